@@ -1,0 +1,60 @@
+"""Offline smoke build of the documentation: every notebook in nbs/ rendered to one HTML page in _docs/.
+
+quarto (which `nbdev_docs` drives) cannot be installed on our CI machines, so CI renders the
+notebooks' saved outputs with nbconvert instead and checks that each page exists and carries every
+figure its notebook holds. `nbdev_docs` builds the real site from the same notebooks wherever quarto
+is installed.
+"""
+import html, re, sys
+from pathlib import Path
+import nbformat
+from nbconvert import HTMLExporter
+
+root = Path(__file__).resolve().parents[1]
+nbs, out = root / 'nbs', root / '_docs'
+DIRECTIVE = re.compile(r'^\s*#\s*\|')
+
+
+def displayed(nb):
+    "The notebook as the docs show it: hidden cells dropped, nbdev directives stripped."
+    nb = nbformat.from_dict(nb)
+    keep = []
+    for cell in nb.cells:
+        lines = cell.source.splitlines()
+        if cell.cell_type == 'code' and any(re.match(r'^\s*#\s*\|\s*hide\b', l) for l in lines): continue
+        if cell.cell_type == 'code': cell.source = '\n'.join(l for l in lines if not DIRECTIVE.match(l)).strip()
+        keep.append(cell)
+    nb.cells = keep
+    return nb
+
+
+def n_figures(nb):
+    "Number of image outputs in the cells the docs show."
+    return sum('image/png' in o.get('data', {}) or 'image/svg+xml' in o.get('data', {})
+               for c in nb.cells if c.cell_type == 'code' for o in c.get('outputs', []))
+
+
+def main():
+    out.mkdir(exist_ok=True)
+    exporter = HTMLExporter(template_name='lab')
+    pages, problems = [], []
+    for path in sorted(nbs.glob('*.ipynb')):
+        nb = displayed(nbformat.read(path, as_version=4))
+        body, _ = exporter.from_notebook_node(nb)
+        page = out / (path.stem + '.html')
+        page.write_text(body, encoding='utf-8')
+        want, got = n_figures(nb), body.count('data:image/png') + body.count('<svg')
+        title = next((c.source.splitlines()[0].lstrip('# ') for c in nb.cells if c.cell_type == 'markdown' and c.source.strip()), path.stem)
+        pages.append((page.name, title, want))
+        if not page.exists() or page.stat().st_size == 0: problems.append(f'{page.name}: empty page')
+        if got < want: problems.append(f'{page.name}: {got} figures rendered of {want} in the notebook')
+        print(f'{page.name:32s} {page.stat().st_size/1e3:8.0f} kB  {want:3d} figures')
+    links = '\n'.join(f'<li><a href="{n}">{html.escape(t)}</a> ({f} figures)</li>' for n, t, f in pages)
+    (out / 'contents.html').write_text(f'<html><body><h1>sniascore</h1><ul>{links}</ul></body></html>', encoding='utf-8')
+    n_nb = len(list(nbs.glob('*.ipynb')))
+    if len(pages) != n_nb: problems.append(f'{len(pages)} pages for {n_nb} notebooks')
+    if problems: sys.exit('docs smoke build failed:\n' + '\n'.join(problems))
+    print(f'docs smoke build: {len(pages)} pages in {out.relative_to(root)}/')
+
+
+if __name__ == '__main__': main()

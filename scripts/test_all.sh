@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Every check CI runs, in order; the pytest summary is the last line printed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg PYTHONHASHSEED=0
+
+echo "== notebooks clean (nbdev_clean leaves them unchanged)"
+nbdev_clean
+git diff --exit-code --stat -- nbs || { echo "notebooks are not clean: run nbdev_clean and commit"; exit 1; }
+
+echo "== modules in sync with notebooks (nbdev_export leaves sniascore/ unchanged)"
+nbdev_export
+if [ -n "$(git status --porcelain -- sniascore)" ]; then
+  git status --porcelain -- sniascore; echo "sniascore/ is out of sync with nbs/: run nbdev_export and commit"; exit 1
+fi
+python scripts/make_readme.py --check
+
+echo "== docs smoke build (every notebook to HTML from its saved outputs)"
+python scripts/build_docs.py
+
+echo "== nbdev_test: every notebook, top to bottom"
+nbdev_test --n_workers 2 --timing
+
+echo "== pytest"
+python -m pytest tests -q -p no:cacheprovider

@@ -1,0 +1,36 @@
+"""Checks of the package as a whole: metadata, layout and import cost."""
+import configparser, json, subprocess, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def settings():
+    cfg = configparser.ConfigParser(delimiters=['='])
+    cfg.read(ROOT / 'settings.ini')
+    return cfg['DEFAULT']
+
+
+def test_runtime_requirements_exclude_dev_tools():
+    runtime = settings()['requirements'].lower().split()
+    assert not [r for r in runtime if r.startswith(('nbdev', 'pytest', 'hypothesis', 'execnb'))]
+    assert any(r.startswith('nbdev==2.4.14') for r in settings()['dev_requirements'].split())
+
+
+def test_layout():
+    for name in ['nbs', 'sniascore', 'settings.ini', 'setup.py', 'tests', '_quarto.yml', 'README.md', 'LICENSE', '.ci/run']:
+        assert (ROOT / name).exists(), name
+
+
+def test_every_notebook_exports_or_is_index():
+    for nb in sorted((ROOT / 'nbs').glob('*.ipynb')):
+        if nb.name == 'index.ipynb': continue
+        cells = json.loads(nb.read_text())['cells']
+        assert any('default_exp' in ''.join(c['source']) for c in cells), f'{nb.name} exports no module'
+
+
+def test_import_is_light():
+    "Importing the package must not pull in TensorFlow: the CLI's quick commands stay quick."
+    code = 'import sys, sniascore; print("tensorflow" in sys.modules, "keras" in sys.modules)'
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ['False', 'False']
