@@ -26,8 +26,8 @@ import keras
 # %% auto #0
 __all__ = ['TRAINING_DEFAULTS', 'EPOCHS', 'set_seeds', 'compile_model', 'epoch_path', 'saved_epochs', 'fit_epochs',
            'train_network', 'load_epoch', 'epoch_predictions', 'classifier_epoch_table', 'select_classifier_epoch',
-           'regressor_epoch_table', 'select_regressor_epoch', 'plot_selection', 'precise_redshift', 'survey_arrays',
-           'train_and_select', 'model_card', 'card_markdown', 'ship', 'train_cli']
+           'regressor_epoch_table', 'select_regressor_epoch', 'plot_selection', 'survey_arrays', 'train_and_select',
+           'model_card', 'card_markdown', 'ship', 'train_cli']
 
 # %% ../nbs/07_training.ipynb #3ee838b1
 TRAINING_DEFAULTS = dict(learning_rate=0.005, batch_size=256, clipnorm=2.0, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
@@ -264,44 +264,19 @@ def plot_selection(classifier_table: pd.DataFrame | None = None, regressor_table
     return fig
 
 # %% ../nbs/07_training.ipynb #9dcbb6ee
-def precise_redshift(z, min_decimals: int = 3) -> np.ndarray:
-    "Mask of redshifts given to at least `min_decimals` decimals (finite, not equal to a coarser rounding)."
-    z = np.asarray(z, float)
-    ok = np.isfinite(z) & (z > 0)
-    if min_decimals > 0:
-        ok &= ~np.isclose(z, np.round(z, min_decimals - 1), rtol=0, atol=1e-9)
-    return ok
+def survey_arrays(survey, seed: int = 0, **augment) -> dict:
+    """Training, validation and test arrays for both networks from a `Survey`.
 
-
-def _survey_spectra(survey, index, directory=None) -> list:
-    "The `Spectrum` objects of catalog rows `index` (held in memory by the survey, or read from `directory`)."
-    catalog = survey.catalog
-    if hasattr(survey, "spectrum"):
-        return [survey.spectrum(i) for i in index]
-    spectra = getattr(survey, "spectra", None)
-    if spectra is not None:
-        return [spectra[i] for i in index]
-    from sniascore.spectra import read_spectrum
-    directory = Path(directory or getattr(survey, "directory"))
-    return [read_spectrum(directory / catalog["file"].iloc[i]) for i in index]
-
-
-def survey_arrays(survey, directory=None, seed: int = 0, min_z_decimals: int = 3, **augment) -> dict:
-    "Training, validation and test arrays for both networks from a `Survey`."
-    from sniascore.augmentation import augment_redshifts
-    from sniascore.preprocessing import preprocess_spectra
+    The regressor's training set (`train_z`) is the redshift augmentation of the training split's SNe Ia with
+    precise redshifts (`sniascore.augmentation.augment_survey`, section 2.1); `augment` goes to it."""
+    from sniascore.augmentation import augment_survey, survey_training_rows
     data = {}
     for split in ("train", "validation", "test"):
         X, is_ia, z = survey.arrays(split)
         data[split] = dict(X=np.asarray(X, np.float32), is_ia=np.asarray(is_ia, int), z=np.asarray(z, float))
-    catalog = survey.catalog.reset_index(drop=True)
-    train_rows = np.flatnonzero((catalog["split"] == "train").to_numpy() & catalog["is_ia"].astype(bool).to_numpy()
-                                & precise_redshift(catalog["z"], min_z_decimals))
-    spectra = _survey_spectra(survey, train_rows, directory)
-    augmented, z_aug = augment_redshifts(spectra, catalog["z"].to_numpy()[train_rows],
-                                         rng=np.random.default_rng(seed), **augment)
-    data["train_z"] = dict(X=np.asarray(preprocess_spectra(augmented), np.float32), z=np.asarray(z_aug, float),
-                           n_unique=len(train_rows))
+    X_aug, z_aug, _ = augment_survey(survey, rng=np.random.default_rng(seed), **augment)
+    data["train_z"] = dict(X=np.asarray(X_aug, np.float32), z=np.asarray(z_aug, float),
+                           n_unique=len(survey_training_rows(survey)))
     return data
 
 # %% ../nbs/07_training.ipynb #5a1194fc
@@ -491,7 +466,7 @@ def train_cli(argv=None):
     directory = Path(args.survey)
     survey = load_survey(directory)
     augment = {} if args.per_bin is None else dict(per_bin=args.per_bin)
-    data = survey_arrays(survey, directory, seed=args.seed, **augment)
+    data = survey_arrays(survey, seed=args.seed, **augment)
     arch = json.loads(args.arch) if args.arch else None
     summary = train_and_select(data, args.out, args.epochs_classifier, args.epochs_regressor, arch, seed=args.seed,
                                select_passes=args.select_passes, final_passes=args.final_passes, every=args.every,
