@@ -28,7 +28,7 @@ __all__ = ['SPLITS', 'TABLE1', 'PAPER_OBJECTS', 'SPLIT_DATES', 'PHASE_WINDOW', '
            'tilt_pmf', 'smoothed_draw', 'draw_conditions', 'kind_mix', 'plan_objects', 'template_kind',
            'usable_templates', 'split_fractions', 'assign_template_splits', 'filled_fraction', 'choose_templates',
            'quantise', 'simulate_catalog', 'make_catalog', 'Survey', 'make_survey', 'write_survey', 'load_survey',
-           'pick_examples', 'export_examples', 'survey_summary', 'survey_cli']
+           'catalog_sha256', 'pick_examples', 'export_examples', 'survey_summary', 'survey_cli']
 
 # %% ../nbs/04_datasets.ipynb #13569eb7
 SPLITS = ('train', 'validation', 'test')
@@ -624,6 +624,11 @@ def load_survey(directory, *, progress: bool = False) -> Survey:
     if (directory / 'template_splits.ecsv').exists():
         splits = Table.read(directory / 'template_splits.ecsv', format='ascii.ecsv').to_pandas().set_index('group')
     return Survey(catalog, flux, var, template_splits=splits, info=info, directory=directory)
+
+# %% ../nbs/04_datasets.ipynb #166553a8
+def catalog_sha256(catalog: pd.DataFrame) -> str:
+    "SHA-256 of a survey catalog's content (columns and values), independent of file metadata."
+    return hashlib.sha256(catalog.to_csv(index=False).encode()).hexdigest()
 
 # %% ../nbs/04_datasets.ipynb #8c64ef3b
 EXAMPLE_PICKS = [('SNIa', None, (-20, -5)), ('SNIa', None, (-5, 5)), ('SNIa', None, (5, 30)),

@@ -430,13 +430,10 @@ def ship(summary: dict, dest=None, dataset: dict | None = None) -> dict:
     return card
 
 # %% ../nbs/07_training.ipynb #cb5da9d2
-import hashlib
-
-
 def _dataset_info(directory: Path, survey) -> dict:
     info = dict(path=str(directory))
-    # hash the catalog's content, not its file: the file's header also records how long the survey took to make
-    info["catalog_sha256"] = hashlib.sha256(survey.catalog.to_csv(index=False).encode()).hexdigest()
+    from sniascore.datasets import catalog_sha256
+    info["catalog_sha256"] = catalog_sha256(survey.catalog)
     seed = getattr(survey, "info", {}).get("seed")
     if seed is None and "seed" in survey.catalog:
         seed = survey.catalog["seed"].iloc[0]
