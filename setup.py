@@ -1,8 +1,6 @@
 """Installation of sniascore; every field is read from settings.ini (nbdev's single source of truth)."""
-from pkg_resources import parse_version
 from configparser import ConfigParser
 import setuptools, shlex
-assert parse_version(setuptools.__version__) >= parse_version('36.2')
 
 config = ConfigParser(delimiters=['='])
 config.read('settings.ini', encoding='utf-8')
