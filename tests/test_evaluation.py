@@ -276,11 +276,8 @@ def test_evaluate_survey_reuses_training_predictions(tmp_path):
              mean=np.full(n_test_ia, 0.123), std=np.full(n_test_ia, 0.001))
     # only for the survey the model was trained on: its catalog checksum is in the card
     assert evaluate_survey(survey, model=model, n_passes=3, run_dir=run)[0].attrs['reused_from_training'] == 'none'
-    from sniascore.model import sha256_file
-    survey.directory = tmp_path / 'survey'
-    survey.directory.mkdir()
-    (survey.directory / 'catalog.ecsv').write_text('stand-in catalog')
-    model.card = {**model.card, 'dataset': {'catalog_sha256': sha256_file(survey.directory / 'catalog.ecsv')}}
+    from sniascore.datasets import catalog_sha256
+    model.card = {**model.card, 'dataset': {'catalog_sha256': catalog_sha256(survey.catalog)}}
     table, _ = evaluate_survey(survey, model=model, n_passes=3, run_dir=run)
     test = table[table.split == 'test']
     np.testing.assert_allclose(test.score, np.linspace(0, 1, n_test))

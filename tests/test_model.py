@@ -234,6 +234,7 @@ def test_train_cli_end_to_end(tmp_path, monkeypatch):
 
     fake_datasets = type(sys)("sniascore.datasets")
     fake_datasets.load_survey = lambda directory: FakeSurvey()
+    fake_datasets.catalog_sha256 = lambda catalog: "0" * 64
     monkeypatch.setitem(sys.modules, "sniascore.datasets", fake_datasets)
     monkeypatch.setattr(training, "survey_arrays", fake_arrays)
     models = tmp_path / "models"
