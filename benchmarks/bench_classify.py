@@ -4,9 +4,10 @@
 
 Uses the shipped model unless --model is given, and the real SEDM spectra (data_dir('sedm_real')) or the shipped
 examples as input. "Warm" means the model is loaded and its compiled forward pass traced before timing, which is the
-situation of `sniascore watch` and of a pipeline that keeps the process alive. Also times `SNIascore.predict` on the
-whole batch in one call against one spectrum per call (what `classify` does, so that a spectrum's numbers do not
-depend on its batch), and the TensorFlow start-up plus model load that a one-shot `sniascore classify` pays.
+situation of `sniascore watch` and of a pipeline that keeps the process alive. `classify` runs the redshift network
+only on the spectra that pass the cut; `SNIascore.predict` (both networks on every spectrum) is also timed, on the
+whole batch in one call and one spectrum per call, together with the TensorFlow start-up plus model load that a
+one-shot `sniascore classify` pays.
 """
 import argparse, os, time
 from pathlib import Path

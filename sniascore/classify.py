@@ -221,12 +221,14 @@ def classify_batch(spectra, preset='strict', n_passes=100, seed=0, min_score=Non
         chunk = todo[start:start + PREPROCESS_CHUNK]
         X, kept = _preprocess(spec_list, rows, chunk)
         bar.update(len(chunk) - len(kept))
-        for j, i in enumerate(kept):
-            # one spectrum per call: its dropout draws, hence its numbers, do not depend on the rest of the batch
-            p = model.predict(X[j:j + 1], n_passes=n_passes, seed=seed).iloc[0]
-            rows[i].update(sniascore=float(p['score']), sniascore_err=float(p['score_err']),
-                           _z=float(p['z']), _z_err=float(p['z_err']))
-            bar.update(1)
+        if not kept: continue
+        score, err = _model_module.mc_predict(model.classifier, X, n_passes=n_passes, seed=seed)
+        accepted = np.flatnonzero(passes_cut(score, err, cuts))
+        if accepted.size:  # a redshift is only reported for a confident SN Ia (section 5.2)
+            z, z_err = _model_module.mc_predict(model.regressor, X[accepted], n_passes=n_passes, seed=seed)
+            for j, zj, ej in zip(accepted, z, z_err): rows[kept[j]].update(_z=float(zj), _z_err=float(ej))
+        for j, i in enumerate(kept): rows[i].update(sniascore=float(score[j]), sniascore_err=float(err[j]))
+        bar.update(len(kept))
     bar.close()
     version = model_version(model)
     for r in rows:
@@ -396,14 +398,10 @@ TELLURIC_BANDS = [(6860., 6960., 'O$_2$ B'), (7160., 7340., 'H$_2$O'), (7590., 7
 _C_KMS = 299792.458
 
 def pass_scores(spectrum, model=None, n_passes=100, seed=0) -> np.ndarray:
-    "`n_passes` individual MC-dropout scores of one spectrum (from 2-pass means and spreads of copies of it)."
+    "The `n_passes` individual MC-dropout scores of one spectrum (those behind its `sniascore` and error)."
     model = get_model(model)
     X = np.asarray(preprocess_spectra([spectrum]), np.float32)
-    copies = (n_passes + 1) // 2
-    # every copy gets its own dropout draws; for two passes a, b: mean = (a+b)/2 and std(ddof=1) = |a-b|/sqrt(2),
-    # so the two pass values are mean -/+ std/sqrt(2) (their order does not matter for a distribution)
-    mean, std = _model_module.mc_predict(model.classifier, np.repeat(X, copies, axis=0), n_passes=2, seed=seed)
-    return np.concatenate([mean - std / np.sqrt(2), mean + std / np.sqrt(2)])[:n_passes]
+    return _model_module.mc_predict(model.classifier, X, n_passes=n_passes, seed=seed, return_passes=True)[2][:, 0]
 
 def plot_classification(spectrum, row, passes=None, title=None):
     "Figure of `spectrum` with its classification `row` (from `classify`); `passes`: per-pass scores to histogram."

@@ -351,14 +351,10 @@ def choose_templates(plan: pd.DataFrame, usable: pd.DataFrame, splits: pd.DataFr
         if pool is None:
             raise ValueError(f"no {first.kind} template in the {first.split} split")
         keep, best = _phase_match(pool, first.z, first.phase_drawn)
-        if first.cls in SN_CLASSES and not (best <= PHASE_TOLERANCE).any():
-            # no template of this type at this phase (typically a young SN II): any type of the class that has one
-            class_pool = pools[(first.split, first.cls)]
-            class_keep, class_best = _phase_match(class_pool, first.z, first.phase_drawn)
-            if (class_best <= PHASE_TOLERANCE).any():
-                pool, keep, best = class_pool, class_keep, class_best
         ok = best <= PHASE_TOLERANCE
         if not ok.any():
+            # no template of this type at this phase (typically a young SN II): the type's closest in phase, never
+            # another type (substituting SNe IIb for young SNe II made IIb a quarter of the H-rich class; see above)
             ok = best == best.min()
         group = np.flatnonzero(ok)[rng.integers(ok.sum())]
         members = np.flatnonzero((pool['group'] == group) & keep)

@@ -25,7 +25,8 @@ import tensorflow as tf
 
 # %% auto #0
 __all__ = ['N_BINS', 'CLASSES', 'DEFAULT_ARCH', 'MODELS_DIR', 'ModelError', 'MCDropout', 'build_body', 'build_classifier',
-           'build_regressor', 'mbe_mae_loss', 'mc_dropout_layers', 'mc_predict', 'sha256_file', 'SNIascore', 'load']
+           'build_regressor', 'mbe_mae_loss', 'mc_dropout_layers', 'dropout_layout', 'spectrum_keys', 'dropout_masks',
+           'mc_predict', 'sha256_file', 'SNIascore', 'load']
 
 # %% ../nbs/06_architecture.ipynb #d302b263
 N_BINS = 209  # length of the preprocessed spectrum (section 2.2); equals len(preprocessing.GRID_WAVE)
@@ -123,21 +124,7 @@ def mbe_mae_loss(y_true, y_pred):
     return abs_error + ops.stop_gradient(offset)
 
 # %% ../nbs/06_architecture.ipynb #e2373c8d
-_FORWARD = weakref.WeakKeyDictionary()  # model -> compiled forward pass
-
-
-def _forward_fn(model: keras.Model):
-    "A `tf.function` running `model` on a batch of any size (traced once per model)."
-    fn = _FORWARD.get(model)
-    if fn is None:
-        n_bins = model.input_shape[1]
-
-        @tf.function(input_signature=[tf.TensorSpec([None, n_bins, 1], tf.float32)])
-        def fn(x):
-            return model(x, training=False)  # MCDropout ignores the flag; nothing else is stochastic
-
-        _FORWARD[model] = fn
-    return fn
+_FORWARD = weakref.WeakKeyDictionary()  # model -> (compiled forward pass with given masks, mask layout)
 
 
 def mc_dropout_layers(model: keras.Model) -> list:
@@ -146,6 +133,65 @@ def mc_dropout_layers(model: keras.Model) -> list:
     # re-registered is a different class object, and an unseeded layer would silently break reproducibility
     return [layer for layer in model._flatten_layers(include_self=False)
             if isinstance(layer, keras.layers.Dropout) and layer.rate > 0]
+
+
+def _layer_chain(model: keras.Model) -> list:
+    "The model's layers in order, checked to form a single chain from the input to the output."
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    previous = model.inputs[0]
+    for layer in layers:
+        if len(layer._inbound_nodes) != 1 or layer.input is not previous:
+            raise ValueError(f"mc_predict needs a model whose layers form one chain; {layer.name!r} does not follow "
+                             "the previous layer")
+        previous = layer.output
+    return layers
+
+
+def dropout_layout(model: keras.Model) -> list:
+    "(layer, rate, shape of one row's mask) of every dropout layer of `model`, in order."
+    return [(layer, float(layer.rate), tuple(int(d) for d in layer.output.shape[1:]))
+            for layer in _layer_chain(model) if layer in mc_dropout_layers(model)]
+
+
+def _forward_fn(model: keras.Model):
+    "A `tf.function` running `model` with dropout masks given as a `(rows, n_mask)` boolean input (traced once)."
+    cached = _FORWARD.get(model)
+    if cached is None:
+        chain, layout = _layer_chain(model), dropout_layout(model)
+        masked = {id(layer): (rate, shape) for layer, rate, shape in layout}
+        n_mask = sum(int(np.prod(shape)) for _, _, shape in layout)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, model.input_shape[1], 1], tf.float32),
+                                      tf.TensorSpec([None, n_mask], tf.bool)])
+        def fn(x, keep):
+            start = 0
+            for layer in chain:
+                if id(layer) in masked:  # the layer's own dropout, with this row's mask
+                    rate, shape = masked[id(layer)]
+                    size = int(np.prod(shape))
+                    k = tf.reshape(keep[:, start:start + size], (-1, *shape))
+                    x = x * tf.cast(k, x.dtype) * (1.0 / (1.0 - rate))  # inverted dropout, as keras.layers.Dropout
+                    start += size
+                else:
+                    x = layer(x, training=False)  # no other layer is stochastic
+            return x
+
+        cached = _FORWARD[model] = (fn, layout)
+    return cached
+
+
+def spectrum_keys(X) -> np.ndarray:
+    "A 64-bit key per spectrum from its float32 bytes, `(n, 2)` uint32: what its dropout masks are drawn from."
+    X = np.ascontiguousarray(X, dtype=np.float32).reshape(len(X), -1)
+    digests = [hashlib.blake2b(row.tobytes(), digest_size=8).digest() for row in X]
+    return np.frombuffer(b"".join(digests), dtype="<u4").reshape(len(X), 2)
+
+
+def dropout_masks(key, layout: list, n_passes: int, seed: int = 0) -> np.ndarray:
+    "Keep-masks of one spectrum for `n_passes` passes, `(n_passes, n_mask)` bool, from (seed, spectrum key)."
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 20210707, *(int(k) for k in key)]))
+    rates = np.concatenate([np.full(int(np.prod(shape)), rate, np.float32) for _, rate, shape in layout])
+    return rng.random((n_passes, rates.size), dtype=np.float32) >= rates
 
 
 def _as_batch(X, n_bins: int) -> np.ndarray:
@@ -162,30 +208,30 @@ def _as_batch(X, n_bins: int) -> np.ndarray:
     return X
 
 
-def mc_predict(model: keras.Model, X, n_passes: int = 100, seed: int = 0, max_rows: int = 4096):
-    "Mean and standard deviation over `n_passes` MC-dropout passes: P(SN Ia) (classifier) or z (regressor)."
+def mc_predict(model: keras.Model, X, n_passes: int = 100, seed: int = 0, max_rows: int = 4096,
+               return_passes: bool = False):
+    """Mean and standard deviation over `n_passes` MC-dropout passes: P(SN Ia) (classifier) or z (regressor).
+
+    Each spectrum's dropout masks are drawn from `seed` and the spectrum's own bytes, so its passes do not depend on
+    the rest of the batch. Spectra are packed into compiled calls of at most `max_rows` rows (spectra x passes).
+    `return_passes=True` also returns every pass, `(n_passes, n)`."""
     if n_passes < 2:
         raise ValueError("n_passes must be at least 2 to estimate a spread")
     X = _as_batch(X, model.input_shape[1])
     n = len(X)
-    forward, layers = _forward_fn(model), mc_dropout_layers(model)
-    saved = [layer.seed_generator.state.numpy() for layer in layers]
-    states = np.random.SeedSequence([int(seed), 20210707]).spawn(len(layers))
-    for layer, ss in zip(layers, states):
-        layer.seed_generator.state.assign(ss.generate_state(2, np.uint32))
+    forward, layout = _forward_fn(model)
+    keys = spectrum_keys(X)
     values = np.empty((n_passes, n), np.float64)
     per_call = max(1, max_rows // n_passes)  # spectra per compiled call
-    try:
-        for start in range(0, n, per_call):
-            chunk = X[start:start + per_call]
-            rows = np.tile(chunk, (n_passes, 1, 1))  # pass-major: rows p*m .. p*m+m-1 are pass p
-            out = np.asarray(forward(tf.constant(rows)))
-            out = out[:, 1] if out.shape[-1] == 2 else out[:, 0]
-            values[:, start:start + len(chunk)] = out.reshape(n_passes, len(chunk))
-    finally:
-        for layer, state in zip(layers, saved):
-            layer.seed_generator.state.assign(state)
-    return values.mean(0), values.std(0, ddof=1)
+    for start in range(0, n, per_call):
+        chunk = slice(start, min(start + per_call, n))
+        rows = np.repeat(X[chunk], n_passes, axis=0)  # spectrum-major: spectrum i is rows i*n_passes...
+        keep = np.concatenate([dropout_masks(key, layout, n_passes, seed) for key in keys[chunk]])
+        out = np.asarray(forward(tf.constant(rows), tf.constant(keep)))
+        out = out[:, 1] if out.shape[-1] == 2 else out[:, 0]
+        values[:, chunk] = out.reshape(-1, n_passes).T
+    mean, std = values.mean(0), values.std(0, ddof=1)
+    return (mean, std, values) if return_passes else (mean, std)
 
 # %% ../nbs/06_architecture.ipynb #9fc81cdc
 def sha256_file(path) -> str:

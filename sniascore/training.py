@@ -364,9 +364,12 @@ def model_card(summary: dict, dataset: dict | None = None, checksums: dict | Non
     run = Path(summary["out"])
     configs = {t: json.loads((run / t / "config.json").read_text()) for t in ("classifier", "regressor")}
     epochs = {t: max(saved_epochs(run / t)) for t in ("classifier", "regressor")}
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    sha = (checksums or {}).get("classifier.keras", "")
     return _jsonable(dict(
         name="SNIascore", paper="Fremling et al. 2021, ApJL 917, L2",
-        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        version=f"{created} sha256:{sha[:8]}" if sha else created,  # what classify reports as model_version
+        created=created,
         dataset=dataset or {}, sizes=summary["sizes"],
         architecture=configs["classifier"]["arch"], training=configs["classifier"]["training"],
         schedule=dict(epochs_trained=epochs, seed=summary["seed"],
@@ -460,13 +463,28 @@ def train_cli(argv=None):
     p.add_argument("--arch", default=None, help='JSON overriding the architecture, e.g. \'{"units": 16}\'')
     p.add_argument("--ship", action="store_true", help="write the selected models and card to --models-dir")
     p.add_argument("--models-dir", default=None, help="where --ship writes (default: the package's models/)")
+    p.add_argument("--only", choices=("classifier", "regressor"), default=None,
+                   help="train only this network and stop (run one process per network in parallel, then "
+                        "re-run without --only to select and ship)")
+    p.add_argument("--threads", type=int, default=None, help="TensorFlow threads per op (default: all cores)")
     args = p.parse_args(argv)
+    if args.threads:
+        import tensorflow as tf
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     from sniascore.datasets import load_survey
     directory = Path(args.survey)
     survey = load_survey(directory)
     augment = {} if args.per_bin is None else dict(per_bin=args.per_bin)
     data = survey_arrays(survey, seed=args.seed, **augment)
     arch = json.loads(args.arch) if args.arch else None
+    if args.only:
+        task_data = data["train"] if args.only == "classifier" else data["train_z"]
+        y = task_data["is_ia"] if args.only == "classifier" else task_data["z"]
+        epochs = args.epochs_classifier if args.only == "classifier" else args.epochs_regressor
+        train_network(args.only, task_data["X"], y, Path(args.out) / args.only, epochs, arch, args.seed,
+                      batch_size=args.batch_size)
+        return
     summary = train_and_select(data, args.out, args.epochs_classifier, args.epochs_regressor, arch, seed=args.seed,
                                select_passes=args.select_passes, final_passes=args.final_passes, every=args.every,
                                batch_size=args.batch_size)

@@ -224,8 +224,9 @@ def test_report_json_schema(written, model_args, tmp_path):
         # redshift and decision agree with the table of the same files (written before, in another process)
         row = table.loc[prov[key]['file']]
         assert row['decision'] == prov[key]['decision'] == 'Ia'
-        assert round(row['redshift'], 4) == entry['redshift'] and abs(row['redshift'] - prov[key]['redshift']) < 1e-9
-        assert abs(row['sniascore'] - prov[key]['sniascore']) < 1e-9  # one spectrum per call: batch-independent
+        assert round(row['redshift'], 4) == entry['redshift'] and abs(row['redshift'] - prov[key]['redshift']) < 1e-6
+        # dropout masks are keyed by the spectrum: batch-independent up to float32 rounding (~1e-8)
+        assert abs(row['sniascore'] - prov[key]['sniascore']) < 1e-6
     sim = next(e for e in entries.values() if e['name'] == 'ZTF21simcvaa')['spectra']['spectra-group']['0']
     assert (sim['obsdate'], sim['exptime'], sim['ascii_file']) == ('2021-04-15 09:12:00', 1200.0,
                                                                      'ZTF21simcvaa_20210415_P60_v1.ascii')
