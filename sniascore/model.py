@@ -208,7 +208,7 @@ def _as_batch(X, n_bins: int) -> np.ndarray:
     return X
 
 
-def mc_predict(model: keras.Model, X, n_passes: int = 100, seed: int = 0, max_rows: int = 4096,
+def mc_predict(model: keras.Model, X, n_passes: int = 100, seed: int = 0, max_rows: int = 1000,
                return_passes: bool = False):
     """Mean and standard deviation over `n_passes` MC-dropout passes: P(SN Ia) (classifier) or z (regressor).
 
