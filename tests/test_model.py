@@ -215,10 +215,9 @@ def test_precise_redshift():
     assert precise_redshift([0.05, 0.053, np.nan, 0.1234, -1]).tolist() == [False, True, False, True, False]
 
 
-def test_train_cli_end_to_end(tmp_path, monkeypatch):
-    "The console script on a fake survey: trains, selects, ships a loadable model with a generated card."
+def _fake_survey(monkeypatch):
+    "Make `sniascore-train` read a fake survey (random arrays, the same at every call); returns the training module."
     import sniascore.training as training
-    from sniascore.model import load
 
     def fake_arrays(survey, directory=None, seed=0, **kw):
         rng = np.random.default_rng(seed)  # same data at every call, as from a real survey
@@ -237,6 +236,13 @@ def test_train_cli_end_to_end(tmp_path, monkeypatch):
     fake_datasets.catalog_sha256 = lambda catalog: "0" * 64
     monkeypatch.setitem(sys.modules, "sniascore.datasets", fake_datasets)
     monkeypatch.setattr(training, "survey_arrays", fake_arrays)
+    return training
+
+
+def test_train_cli_end_to_end(tmp_path, monkeypatch):
+    "The console script on a fake survey: trains, selects, ships a loadable model with a generated card."
+    from sniascore.model import load
+    training = _fake_survey(monkeypatch)
     models = tmp_path / "models"
     argv = ["--survey", str(tmp_path), "--out", str(tmp_path / "run"), "--epochs-classifier", "2",
             "--epochs-regressor", "2", "--select-passes", "3", "--final-passes", "4", "--arch", json.dumps(SMALL),
@@ -255,3 +261,23 @@ def test_train_cli_end_to_end(tmp_path, monkeypatch):
     training.train_cli(argv[:-3])
     summary2 = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary2["selected"] == summary["selected"]
+
+
+def test_train_cli_only_then_select(tmp_path, monkeypatch):
+    "--only trains one network and stops; the plain command then trains nothing more; weights as in one process."
+    training = _fake_survey(monkeypatch)
+    common = ["--survey", str(tmp_path), "--epochs-classifier", "2", "--epochs-regressor", "2", "--select-passes", "3",
+              "--final-passes", "4", "--arch", json.dumps(SMALL)]
+    split, whole = tmp_path / "split", tmp_path / "whole"
+    for task in ("classifier", "regressor"):
+        training.train_cli(common + ["--out", str(split), "--only", task])
+    assert not (split / "summary.json").exists()  # --only stops after training
+    assert len(pd.read_csv(split / "classifier" / "history.csv")) == 2
+    training.train_cli(common + ["--out", str(split)])
+    assert len(pd.read_csv(split / "regressor" / "history.csv")) == 2  # nothing retrained
+    training.train_cli(common + ["--out", str(whole)])
+    assert json.loads((split / "summary.json").read_text())["selected"] == \
+        json.loads((whole / "summary.json").read_text())["selected"]
+    for task in ("classifier", "regressor"):
+        a, b = (training.load_epoch(run / task, 2).get_weights() for run in (split, whole))
+        assert all(np.array_equal(u, v) for u, v in zip(a, b))
