@@ -190,7 +190,8 @@ def spectrum_keys(X) -> np.ndarray:
 def dropout_masks(key, layout: list, n_passes: int, seed: int = 0) -> np.ndarray:
     "Keep-masks of one spectrum for `n_passes` passes, `(n_passes, n_mask)` bool, from (seed, spectrum key)."
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 20210707, *(int(k) for k in key)]))
-    rates = np.concatenate([np.full(int(np.prod(shape)), rate, np.float32) for _, rate, shape in layout])
+    rates = np.concatenate([np.zeros(0, np.float32)]  # a network without dropout gets empty masks
+                           + [np.full(int(np.prod(shape)), rate, np.float32) for _, rate, shape in layout])
     return rng.random((n_passes, rates.size), dtype=np.float32) >= rates
 
 
