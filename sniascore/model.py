@@ -25,8 +25,8 @@ import tensorflow as tf
 
 # %% auto #0
 __all__ = ['N_BINS', 'CLASSES', 'DEFAULT_ARCH', 'MODELS_DIR', 'ModelError', 'MCDropout', 'build_body', 'build_classifier',
-           'build_regressor', 'mbe_mae_loss', 'mc_dropout_layers', 'dropout_layout', 'spectrum_keys', 'dropout_masks',
-           'mc_predict', 'sha256_file', 'SNIascore', 'load']
+           'build_regressor', 'mbe_mae_loss', 'mc_dropout_layers', 'dropout_layout', 'spectrum_keys', 'dropout_rates',
+           'dropout_masks', 'mc_predict', 'sha256_file', 'SNIascore', 'load']
 
 # %% ../nbs/06_architecture.ipynb #d302b263
 N_BINS = 209  # length of the preprocessed spectrum (section 2.2); equals len(preprocessing.GRID_WAVE)
@@ -149,8 +149,9 @@ def _layer_chain(model: keras.Model) -> list:
 
 def dropout_layout(model: keras.Model) -> list:
     "(layer, rate, shape of one row's mask) of every dropout layer of `model`, in order."
+    dropouts = mc_dropout_layers(model)
     return [(layer, float(layer.rate), tuple(int(d) for d in layer.output.shape[1:]))
-            for layer in _layer_chain(model) if layer in mc_dropout_layers(model)]
+            for layer in _layer_chain(model) if layer in dropouts]
 
 
 def _forward_fn(model: keras.Model):
@@ -187,11 +188,15 @@ def spectrum_keys(X) -> np.ndarray:
     return np.frombuffer(b"".join(digests), dtype="<u4").reshape(len(X), 2)
 
 
-def dropout_masks(key, layout: list, n_passes: int, seed: int = 0) -> np.ndarray:
+def dropout_rates(layout: list) -> np.ndarray:
+    "The drop rate of every element of one row's masks, `(n_mask,)` float32, in the order of `layout`."
+    return np.concatenate([np.zeros(0, np.float32)]  # a network without dropout gets empty masks
+                          + [np.full(int(np.prod(shape)), rate, np.float32) for _, rate, shape in layout])
+
+
+def dropout_masks(key, rates: np.ndarray, n_passes: int, seed: int = 0) -> np.ndarray:
     "Keep-masks of one spectrum for `n_passes` passes, `(n_passes, n_mask)` bool, from (seed, spectrum key)."
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 20210707, *(int(k) for k in key)]))
-    rates = np.concatenate([np.zeros(0, np.float32)]  # a network without dropout gets empty masks
-                           + [np.full(int(np.prod(shape)), rate, np.float32) for _, rate, shape in layout])
     return rng.random((n_passes, rates.size), dtype=np.float32) >= rates
 
 
@@ -221,13 +226,13 @@ def mc_predict(model: keras.Model, X, n_passes: int = 100, seed: int = 0, max_ro
     X = _as_batch(X, model.input_shape[1])
     n = len(X)
     forward, layout = _forward_fn(model)
-    keys = spectrum_keys(X)
+    rates, keys = dropout_rates(layout), spectrum_keys(X)
     values = np.empty((n_passes, n), np.float64)
     per_call = max(1, max_rows // n_passes)  # spectra per compiled call
     for start in range(0, n, per_call):
         chunk = slice(start, min(start + per_call, n))
         rows = np.repeat(X[chunk], n_passes, axis=0)  # spectrum-major: spectrum i is rows i*n_passes...
-        keep = np.concatenate([dropout_masks(key, layout, n_passes, seed) for key in keys[chunk]])
+        keep = np.concatenate([dropout_masks(key, rates, n_passes, seed) for key in keys[chunk]])
         out = np.asarray(forward(tf.constant(rows), tf.constant(keep)))
         out = out[:, 1] if out.shape[-1] == 2 else out[:, 0]
         values[:, chunk] = out.reshape(-1, n_passes).T
