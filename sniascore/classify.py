@@ -70,11 +70,9 @@ def resolve_cuts(preset='strict', min_score=None, max_sigma=None, model=None) ->
     return {'preset': name, **cuts}
 
 def passes_cut(score, score_err, cuts) -> np.ndarray:
-    "Boolean array: which (score, σ) pairs pass `cuts` (inclusive)."
-    score, score_err = np.asarray(score, float), np.asarray(score_err, float)
-    ok = score >= cuts['min_score']
-    if cuts.get('max_sigma') is not None: ok &= score_err <= cuts['max_sigma']
-    return ok & np.isfinite(score)
+    "Boolean array: which (score, σ) pairs pass `cuts` (inclusive; NaN never passes): `sniascore.metrics.apply_cut`."
+    from sniascore.metrics import apply_cut
+    return apply_cut(score, score_err, cuts)
 
 def describe_cuts(cuts) -> str:
     "Human-readable form of `cuts`."

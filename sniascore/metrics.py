@@ -90,8 +90,11 @@ def roc_envelope(score, sigma, is_ia, grid: int | None = None) -> pd.DataFrame:
 
 
 def apply_cut(score, sigma, cut: dict) -> np.ndarray:
-    "Boolean mask of spectra classified as SN Ia by `cut` = {'min_score', 'max_sigma'}."
-    return (np.asarray(score) >= cut["min_score"]) & (np.asarray(sigma) <= cut["max_sigma"])
+    "Boolean mask of spectra classified as SN Ia by `cut` = {'min_score', 'max_sigma'} (inclusive; `max_sigma` None: no cut on sigma; NaN never passes)."
+    ok = np.asarray(score, float) >= cut["min_score"]
+    if cut.get("max_sigma") is not None:
+        ok &= np.asarray(sigma, float) <= cut["max_sigma"]
+    return ok
 
 # %% ../nbs/06a_metrics.ipynb #e10f3fa5
 def redshift_metrics(z_pred, z_true) -> dict:

@@ -271,8 +271,8 @@ class SNIascore:
         "Boolean mask: rows of `prediction` classified as SN Ia at operating point `point`."
         if point not in self.operating_points:
             raise ValueError(f"unknown operating point {point!r}; the card has {sorted(self.operating_points)}")
-        cut = self.operating_points[point]
-        return ((prediction["score"] >= cut["min_score"]) & (prediction["score_err"] <= cut["max_sigma"])).to_numpy()
+        from sniascore.metrics import apply_cut
+        return apply_cut(prediction["score"], prediction["score_err"], self.operating_points[point])
 
 
 def load(path=None) -> SNIascore:
