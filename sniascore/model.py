@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import keras
 from keras import ops
-import tensorflow as tf
+# TensorFlow itself is imported only by `_forward_fn` (MC prediction): training runs on any Keras backend
 
 # %% auto #0
 __all__ = ['N_BINS', 'CLASSES', 'DEFAULT_ARCH', 'MODELS_DIR', 'ModelError', 'MCDropout', 'build_body', 'build_classifier',
@@ -158,6 +158,10 @@ def _forward_fn(model: keras.Model):
     "A `tf.function` running `model` with dropout masks given as a `(rows, n_mask)` boolean input (traced once)."
     cached = _FORWARD.get(model)
     if cached is None:
+        if keras.backend.backend() != "tensorflow":
+            raise ModelError(f"MC prediction runs on Keras' TensorFlow backend, not {keras.backend.backend()!r}: "
+                             "set KERAS_BACKEND=tensorflow (training runs on any backend)")
+        import tensorflow as tf
         chain, layout = _layer_chain(model), dropout_layout(model)
         masked = {id(layer): (rate, shape) for layer, rate, shape in layout}
         n_mask = sum(int(np.prod(shape)) for _, _, shape in layout)
@@ -233,7 +237,7 @@ def mc_predict(model: keras.Model, X, n_passes: int = 100, seed: int = 0, max_ro
         chunk = slice(start, min(start + per_call, n))
         rows = np.repeat(X[chunk], n_passes, axis=0)  # spectrum-major: spectrum i is rows i*n_passes...
         keep = np.concatenate([dropout_masks(key, rates, n_passes, seed) for key in keys[chunk]])
-        out = np.asarray(forward(tf.constant(rows), tf.constant(keep)))
+        out = np.asarray(forward(rows, keep))
         out = out[:, 1] if out.shape[-1] == 2 else out[:, 0]
         values[:, chunk] = out.reshape(-1, n_passes).T
     mean, std = values.mean(0), values.std(0, ddof=1)

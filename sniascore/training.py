@@ -24,10 +24,10 @@ from .metrics import (cut_search, roc_envelope, operating_point, counts_at_fpr, 
 import keras
 
 # %% auto #0
-__all__ = ['TRAINING_DEFAULTS', 'EPOCHS', 'set_seeds', 'compile_model', 'epoch_path', 'saved_epochs', 'fit_epochs',
-           'train_network', 'load_epoch', 'epoch_predictions', 'classifier_epoch_table', 'select_classifier_epoch',
-           'regressor_epoch_table', 'select_regressor_epoch', 'plot_selection', 'survey_arrays', 'train_and_select',
-           'model_card', 'card_markdown', 'ship', 'train_cli']
+__all__ = ['TRAINING_DEFAULTS', 'EPOCHS', 'set_seeds', 'compile_model', 'epoch_path', 'saved_epochs', 'device_record',
+           'training_sessions', 'sessions_summary', 'fit_epochs', 'train_network', 'load_epoch', 'epoch_predictions',
+           'classifier_epoch_table', 'select_classifier_epoch', 'regressor_epoch_table', 'select_regressor_epoch',
+           'plot_selection', 'survey_arrays', 'train_and_select', 'model_card', 'card_markdown', 'ship', 'train_cli']
 
 # %% ../nbs/07_training.ipynb #3ee838b1
 TRAINING_DEFAULTS = dict(learning_rate=0.005, batch_size=256, clipnorm=2.0, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
@@ -35,9 +35,9 @@ EPOCHS = dict(classifier=325, regressor=525)  # the paper's minimum number of ep
 
 
 def set_seeds(seed: int = 0, deterministic: bool = True) -> None:
-    "Seed Python, numpy and the backend; optionally make TensorFlow ops deterministic."
+    "Seed Python, numpy and the backend; optionally make TensorFlow ops deterministic (TensorFlow backend only)."
     keras.utils.set_random_seed(seed)
-    if deterministic:
+    if deterministic and keras.backend.backend() == "tensorflow":
         import tensorflow as tf
         tf.config.experimental.enable_op_determinism()
 
@@ -93,6 +93,41 @@ def _restore_state(model, run_dir) -> int:
     return epoch
 
 
+def device_record() -> dict:
+    "What this process trains on: the Keras backend, its accelerator (or 'cpu'), the versions, the time."
+    backend, device = keras.backend.backend(), "cpu"
+    try:
+        if backend == "jax":
+            import jax
+            device = jax.devices()[0].device_kind
+        elif backend == "torch":
+            import torch
+            device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+        elif backend == "tensorflow":
+            import tensorflow as tf
+            device = ", ".join(d.name for d in tf.config.list_physical_devices("GPU")) or "cpu"
+    except Exception as e:  # a record, never a reason to stop training
+        device = f"unknown ({type(e).__name__})"
+    return dict(backend=backend, device=device, keras=keras.__version__, python=platform.python_version(),
+                started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
+
+def training_sessions(run_dir) -> list[dict]:
+    "The records `fit_epochs` appended to `run_dir/sessions.jsonl`, one per (re)start ([] for older runs)."
+    path = Path(run_dir) / "sessions.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def sessions_summary(run_dir) -> list[str]:
+    "One line per training session of `run_dir` (from `sessions.jsonl`): epochs, backend, device."
+    sessions, last = training_sessions(run_dir), max(saved_epochs(run_dir), default=0)
+    lines = [] if not sessions or sessions[0]["first_epoch"] == 1 else [f"epochs 1-{sessions[0]['first_epoch'] - 1}: not recorded"]
+    for s, nxt in zip(sessions, sessions[1:] + [None]):
+        end = min(nxt["first_epoch"] - 1 if nxt else last, s["target_epoch"])
+        lines.append(f"epochs {s['first_epoch']}-{end}: Keras {s['keras']} on {s['backend']}, {s['device']}")
+    return lines or ["not recorded"]
+
+
 def fit_epochs(model: keras.Model, X, y, run_dir, epochs: int, batch_size: int = 256, seed: int = 0,
                label: str = "", verbose: bool = True) -> pd.DataFrame:
     "Train a compiled `model` up to `epochs`, saving every epoch; resumes from `run_dir`. Returns the history."
@@ -107,13 +142,19 @@ def fit_epochs(model: keras.Model, X, y, run_dir, epochs: int, batch_size: int =
     start = _restore_state(model, run_dir)
     if start and verbose:
         print(f"{label} resuming after epoch {start}", flush=True)
+    if start < epochs:
+        with open(run_dir / "sessions.jsonl", "a") as f:
+            f.write(json.dumps(dict(first_epoch=start + 1, target_epoch=epochs, **device_record())) + "\n")
     history_path = run_dir / "history.csv"
     for epoch in range(start + 1, epochs + 1):
         order = np.random.default_rng([seed, epoch]).permutation(len(X))[:n_used]
         t0 = time.perf_counter()
         hist = model.fit(X[order], y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
         seconds = time.perf_counter() - t0
-        model.save_weights(epoch_path(run_dir, epoch))
+        path = epoch_path(run_dir, epoch)
+        tmp = path.with_name("tmp_" + path.name)  # not an epoch_* name: `saved_epochs` never lists a half-written file
+        model.save_weights(tmp)
+        os.replace(tmp, path)
         _save_state(model, run_dir, epoch)
         loss = float(hist.history["loss"][-1])
         row = pd.DataFrame(dict(epoch=[epoch], loss=[loss], seconds=[seconds]))
@@ -373,6 +414,7 @@ def model_card(summary: dict, dataset: dict | None = None, checksums: dict | Non
         dataset=dataset or {}, sizes=summary["sizes"],
         architecture=configs["classifier"]["arch"], training=configs["classifier"]["training"],
         schedule=dict(epochs_trained=epochs, seed=summary["seed"],
+                      trained_on={t: sessions_summary(run / t) for t in ("classifier", "regressor")},
                       clipping="per-variable L2-norm clipping at 2 (MATLAB GradientThreshold, l2norm)",
                       l2="lambda=1e-4 in MATLAB's convention: Keras L2(lambda/2) on kernels, no bias penalty",
                       shuffle="permutation of epoch e from numpy default_rng([seed, e]); incomplete last batch dropped"),
@@ -395,7 +437,11 @@ def card_markdown(card: dict) -> str:
     lines += [f"- {k} spectra: {v}" for k, v in card["sizes"].items()]
     lines += ["", "## Architecture and training", "", f"- architecture: `{json.dumps(card['architecture'])}`",
               f"- optimizer: `{json.dumps(card['training'])}`"]
-    lines += [f"- {k}: {v}" for k, v in card["schedule"].items()]
+    for k, v in card["schedule"].items():
+        if k == "trained_on":  # per network, one line per stretch of epochs
+            lines += [f"- trained on ({net}): " + "; ".join(parts) for net, parts in v.items()]
+        else:
+            lines.append(f"- {k}: {v}")
     lines += ["", "## Epoch selection (validation split)", ""]
     lines += [f"- {k}: {v}" for k, v in card["selection"].items()]
     lines += [f"- selected {k} epoch: {v}" for k, v in card["selected_epochs"].items()]
