@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -25,9 +26,10 @@ import keras
 
 # %% auto #0
 __all__ = ['TRAINING_DEFAULTS', 'EPOCHS', 'set_seeds', 'compile_model', 'epoch_path', 'saved_epochs', 'device_record',
-           'training_sessions', 'sessions_summary', 'fit_epochs', 'train_network', 'load_epoch', 'epoch_predictions',
-           'classifier_epoch_table', 'select_classifier_epoch', 'regressor_epoch_table', 'select_regressor_epoch',
-           'plot_selection', 'survey_arrays', 'train_and_select', 'model_card', 'card_markdown', 'ship', 'train_cli']
+           'training_sessions', 'sessions_summary', 'fit_epochs', 'train_network', 'load_epoch', 'evaluated_epochs',
+           'epoch_predictions', 'classifier_epoch_table', 'select_classifier_epoch', 'regressor_epoch_table',
+           'select_regressor_epoch', 'plot_selection', 'prunable_epochs', 'prune_run', 'survey_arrays',
+           'train_and_select', 'model_card', 'card_markdown', 'ship', 'train_cli']
 
 # %% ../nbs/07_training.ipynb #3ee838b1
 TRAINING_DEFAULTS = dict(learning_rate=0.005, batch_size=256, clipnorm=2.0, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
@@ -203,23 +205,51 @@ def load_epoch(run_dir, epoch: int) -> keras.Model:
     return model
 
 # %% ../nbs/07_training.ipynb #b1897366
-def _epochs_to_evaluate(run_dir, every: int = 1) -> list[int]:
-    epochs = saved_epochs(run_dir)
+def evaluated_epochs(run_dir, n_passes: int, seed: int = 0, tag: str = "validation") -> list[int]:
+    "Epochs of `run_dir` whose `tag` predictions with (`n_passes`, `seed`) are cached in `selection/`, ascending."
+    files = (Path(run_dir) / "selection").glob(f"{tag}_epoch_*_passes_{n_passes}_seed_{seed}.npz")
+    return sorted(int(p.name[len(tag) + 7:len(tag) + 11]) for p in files)
+
+
+def _pruned_with(run_dir) -> dict | None:
+    "The settings `prune_run` recorded in `run_dir/pruned.json`, or None for a run that was never pruned."
+    path = Path(run_dir) / "pruned.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _epochs_to_evaluate(run_dir, every: int = 1, n_passes: int | None = None, seed: int = 0) -> list[int]:
+    pruned = _pruned_with(run_dir)
+    if pruned and n_passes is not None and (pruned["n_passes"], pruned["seed"]) != (n_passes, seed):
+        raise ValueError(f"{run_dir} was pruned after a selection scan with {pruned['n_passes']} passes and seed "
+                         f"{pruned['seed']}: scan it with the same ({n_passes} passes, seed {seed} asked), since the "
+                         "pruned epochs cannot be evaluated again")
+    epochs = set(saved_epochs(run_dir))
+    if pruned and n_passes is not None:  # pruned epochs take part through their cached predictions
+        epochs |= set(evaluated_epochs(run_dir, n_passes, seed))
     if not epochs:
         raise ValueError(f"{run_dir}: no saved epochs")
-    return sorted({e for e in epochs if e % every == 0} | {epochs[-1]})
+    return sorted({e for e in epochs if e % every == 0} | {max(epochs)})
 
 
 _EVAL_MODELS = {}  # run directory -> network used to evaluate its epochs
 
 
+def _digest(X) -> str:
+    "Content digest of an array of spectra: a cached prediction is used only for the same spectra."
+    return hashlib.blake2b(np.ascontiguousarray(X, np.float32).tobytes(), digest_size=16).hexdigest()
+
+
 def epoch_predictions(run_dir, epoch: int, X, n_passes: int = 30, seed: int = 0, tag: str = "validation"):
-    "MC mean and spread of `epoch` on `X`, cached in `run_dir/selection/`."
+    "MC mean and spread of `epoch` on `X`, cached in `run_dir/selection/` together with a digest of `X`."
     cache = Path(run_dir) / "selection" / f"{tag}_epoch_{epoch:04d}_passes_{n_passes}_seed_{seed}.npz"
+    digest = _digest(X)
     if cache.exists():
         data = np.load(cache)
-        if data["mean"].shape == (len(X),):
+        if data["mean"].shape == (len(X),) and "x_digest" in data.files and str(data["x_digest"]) == digest:
             return data["mean"], data["std"]
+    if not epoch_path(run_dir, epoch).exists():
+        raise ValueError(f"{run_dir}: epoch {epoch} has no weights (pruned) and no cached {tag} predictions for these "
+                         f"{len(X)} spectra with {n_passes} passes and seed {seed}")
     key = str(Path(run_dir).resolve())
     if key not in _EVAL_MODELS:  # one network per run, re-filled with each epoch's weights: traced only once
         _EVAL_MODELS[key] = load_epoch(run_dir, epoch)
@@ -227,7 +257,7 @@ def epoch_predictions(run_dir, epoch: int, X, n_passes: int = 30, seed: int = 0,
     model.load_weights(epoch_path(run_dir, epoch))
     mean, std = mc_predict(model, X, n_passes=n_passes, seed=seed)
     cache.parent.mkdir(exist_ok=True)
-    np.savez(cache, mean=mean, std=std)
+    np.savez(cache, mean=mean, std=std, x_digest=digest)
     return mean, std
 
 
@@ -235,7 +265,7 @@ def classifier_epoch_table(run_dir, X_val, is_ia_val, n_passes: int = 30, every:
                            verbose: bool = True) -> pd.DataFrame:
     "Section 4.1 metrics of every evaluated epoch: SNe Ia classified at FPR = 0 and FPR <= 1%."
     rows = []
-    for epoch in _epochs_to_evaluate(run_dir, every):
+    for epoch in _epochs_to_evaluate(run_dir, every, n_passes, seed):
         score, sigma = epoch_predictions(run_dir, epoch, X_val, n_passes, seed)
         n0, n1 = counts_at_fpr(score, sigma, is_ia_val, (0.0, 0.01))
         rows.append(dict(epoch=epoch, n_ia_fpr0=n0, n_ia_fpr1=n1))
@@ -256,7 +286,7 @@ def regressor_epoch_table(run_dir, X_val, z_val, n_passes: int = 30, every: int 
                           verbose: bool = True) -> pd.DataFrame:
     "Section 4.2 metrics of every evaluated epoch on the validation SNe Ia."
     rows = []
-    for epoch in _epochs_to_evaluate(run_dir, every):
+    for epoch in _epochs_to_evaluate(run_dir, every, n_passes, seed):
         z_pred, _ = epoch_predictions(run_dir, epoch, X_val, n_passes, seed)
         m = redshift_metrics(z_pred, z_val)
         rows.append(dict(epoch=epoch, **{k: m[k] for k in ("frac_005", "frac_01", "slope", "intercept", "line_dev")}))
@@ -303,6 +333,56 @@ def plot_selection(classifier_table: pd.DataFrame | None = None, regressor_table
         ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig
+
+# %% ../nbs/07_training.ipynb #6cecf3c3
+def prunable_epochs(table: pd.DataFrame, task: str) -> list[int]:
+    "Epochs of a selection table that `task`'s rule can never pick, whatever epochs are added to the table later."
+    epochs = table.epoch.to_numpy()
+    if task == "classifier":
+        best = select_classifier_epoch(table)
+        return [int(e) for e in epochs if e != best]
+    a, b, c = (table[k].to_numpy() for k in ("frac_005", "frac_01", "line_dev"))
+    out = []
+    for i in range(len(table)):
+        at_least = (a >= a[i]) & (b >= b[i]) & (c <= c[i])
+        better = (a > a[i]) | (b > b[i]) | (c < c[i])
+        if np.any(at_least & (better | (epochs < epochs[i]))):  # dominated, or an exact tie with an earlier epoch
+            out.append(int(epochs[i]))
+    return out
+
+
+def _drop_optimizer_state(run_dir, epochs) -> None:
+    "Rewrite the weights files of `epochs` without the optimizer's variables: a third of the size, same weights."
+    import h5py
+    model = None
+    for epoch in epochs:
+        path = epoch_path(run_dir, epoch)
+        with h5py.File(path, "r") as f:
+            if "optimizer" not in f:
+                continue
+        model = model or load_epoch(run_dir, epoch)
+        model.load_weights(path)
+        tmp = path.with_name("tmp_" + path.name)
+        model.save_weights(tmp)
+        os.replace(tmp, path)
+
+
+def prune_run(run_dir, task: str, X_val, y_val, n_passes: int = 30, seed: int = 0, verbose: bool = True) -> list[int]:
+    """Scan every saved epoch of `run_dir` on the validation arrays and delete the weights of the epochs that `task`'s
+    selection rule can never pick (their cached predictions stay); the last epoch is kept. Returns the deleted epochs."""
+    run_dir = Path(run_dir)
+    table_of = classifier_epoch_table if task == "classifier" else regressor_epoch_table
+    table = table_of(run_dir, X_val, y_val, n_passes, 1, seed, verbose=False)
+    last = max(saved_epochs(run_dir))
+    removed = [e for e in prunable_epochs(table, task) if e != last and epoch_path(run_dir, e).exists()]
+    (run_dir / "pruned.json").write_text(json.dumps(dict(n_passes=n_passes, seed=seed, x_digest=_digest(X_val)), indent=1))
+    for epoch in removed:
+        epoch_path(run_dir, epoch).unlink()
+    _drop_optimizer_state(run_dir, [e for e in saved_epochs(run_dir) if e < last])  # resuming reads the last one's
+    table.to_csv(run_dir / "selection_table.csv", index=False)
+    if verbose:
+        print(f"{task}: {len(table)} epochs scanned, weights of {len(removed)} deleted, kept {saved_epochs(run_dir)}")
+    return removed
 
 # %% ../nbs/07_training.ipynb #9dcbb6ee
 def survey_arrays(survey, seed: int = 0, **augment) -> dict:
@@ -513,6 +593,9 @@ def train_cli(argv=None):
                    help="train only this network and stop (run one process per network in parallel, then "
                         "re-run without --only to select and ship)")
     p.add_argument("--threads", type=int, default=None, help="TensorFlow threads per op (default: all cores)")
+    p.add_argument("--prune", action="store_true",
+                   help="train nothing: scan every saved epoch on the validation split (--select-passes) and delete the "
+                        "weights of the epochs the selection rule can never pick (with --only: that network only)")
     args = p.parse_args(argv)
     if args.threads:
         import tensorflow as tf
@@ -524,6 +607,12 @@ def train_cli(argv=None):
     augment = {} if args.per_bin is None else dict(per_bin=args.per_bin)
     data = survey_arrays(survey, seed=args.seed, **augment)
     arch = json.loads(args.arch) if args.arch else None
+    if args.prune:
+        va = data["validation"]
+        for task in [args.only] if args.only else ["classifier", "regressor"]:
+            X_val, y_val = (va["X"], va["is_ia"]) if task == "classifier" else _split_z(va)
+            prune_run(Path(args.out) / task, task, X_val, y_val, args.select_passes, args.seed)
+        return
     if args.only:
         task_data = data["train"] if args.only == "classifier" else data["train_z"]
         y = task_data["is_ia"] if args.only == "classifier" else task_data["z"]

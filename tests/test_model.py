@@ -2,6 +2,7 @@
 serialization round trips, checksum failures, brute-force checks of the cut search, resuming, the CLI."""
 import json
 import os
+import shutil
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -263,11 +264,21 @@ def test_train_cli_end_to_end(tmp_path, monkeypatch):
     assert summary2["selected"] == summary["selected"]
 
 
+def _train_args(tmp_path, epochs: int) -> list:
+    "`sniascore-train` arguments for the fake survey: `epochs` of each network, 3 scan passes, 4 final passes."
+    return ["--survey", str(tmp_path), "--epochs-classifier", str(epochs), "--epochs-regressor", str(epochs),
+            "--select-passes", "3", "--final-passes", "4", "--arch", json.dumps(SMALL)]
+
+
+def _same_weights(training, run_a, run_b, task: str, epoch: int) -> bool:
+    a, b = (training.load_epoch(run / task, epoch).get_weights() for run in (run_a, run_b))
+    return all(np.array_equal(u, v) for u, v in zip(a, b))
+
+
 def test_train_cli_only_then_select(tmp_path, monkeypatch):
     "--only trains one network and stops; the plain command then trains nothing more; weights as in one process."
     training = _fake_survey(monkeypatch)
-    common = ["--survey", str(tmp_path), "--epochs-classifier", "2", "--epochs-regressor", "2", "--select-passes", "3",
-              "--final-passes", "4", "--arch", json.dumps(SMALL)]
+    common = _train_args(tmp_path, 2)
     split, whole = tmp_path / "split", tmp_path / "whole"
     for task in ("classifier", "regressor"):
         training.train_cli(common + ["--out", str(split), "--only", task])
@@ -279,5 +290,26 @@ def test_train_cli_only_then_select(tmp_path, monkeypatch):
     assert json.loads((split / "summary.json").read_text())["selected"] == \
         json.loads((whole / "summary.json").read_text())["selected"]
     for task in ("classifier", "regressor"):
-        a, b = (training.load_epoch(run / task, 2).get_weights() for run in (split, whole))
-        assert all(np.array_equal(u, v) for u, v in zip(a, b))
+        assert _same_weights(training, split, whole, task, 2)
+
+
+def test_train_cli_prune_keeps_selection(tmp_path, monkeypatch):
+    "--prune deletes the weights the selection can never pick; the selection and the shipped card stay the same."
+    training = _fake_survey(monkeypatch)
+    common = _train_args(tmp_path, 4)
+    run, copy = tmp_path / "run", tmp_path / "copy"
+    training.train_cli(common + ["--out", str(run)])
+    shutil.copytree(run, copy)
+    training.train_cli(common + ["--out", str(run), "--prune"])
+    for task in ("classifier", "regressor"):
+        kept = training.saved_epochs(run / task)
+        assert 4 in kept and len(kept) < 4 and (run / task / "pruned.json").exists()
+        for epoch in kept:  # the kept weights are unchanged (the earlier ones rewritten without optimizer state)
+            assert _same_weights(training, run, copy, task, epoch)
+    before = json.loads((copy / "summary.json").read_text())
+    training.train_cli(common + ["--out", str(run)])  # selection again, on the pruned run
+    after = json.loads((run / "summary.json").read_text())
+    for key in ("selected", "operating_points", "validation", "test"):
+        assert after[key] == before[key]
+    with pytest.raises(ValueError, match="pruned"):
+        training.train_cli([a if a != "3" else "5" for a in common] + ["--out", str(run)])  # 5 scan passes, not 3
