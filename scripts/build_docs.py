@@ -1,9 +1,9 @@
 """Offline smoke build of the documentation: every notebook in nbs/ rendered to one HTML page in _docs/.
 
 quarto (which `nbdev_docs` drives) cannot be installed on our CI machines, so CI renders the
-notebooks' saved outputs with nbconvert instead and checks that each page exists and carries every
-figure its notebook holds. `nbdev_docs` builds the real site from the same notebooks wherever quarto
-is installed.
+notebooks' saved outputs with nbconvert instead and checks that each page exists, carries every
+figure its notebook holds, and that every cell that draws a figure has it saved. `nbdev_docs`
+builds the real site from the same notebooks wherever quarto is installed.
 """
 import html, re, sys
 from pathlib import Path
@@ -34,12 +34,26 @@ def n_figures(nb):
                for c in nb.cells if c.cell_type == 'code' for o in c.get('outputs', []))
 
 
+def figures_missing(nb):
+    "Cells of a raw notebook that draw a figure (plt.show(), suptitle) but carry no image: run with a non-inline backend."
+    missing = []
+    for k, cell in enumerate(nb.cells):
+        if cell.cell_type != 'code' or not re.search(r'plt\.show\(\)|\.suptitle\(', cell.source): continue
+        if re.search(r'^\s*#\s*\|\s*(export|hide)', cell.source, re.M): continue  # definitions and hidden cells
+        outputs = cell.get('outputs', [])
+        images = sum('image/png' in o.get('data', {}) or 'image/svg+xml' in o.get('data', {}) for o in outputs)
+        skipped = any(o.get('output_type') == 'stream' and o.get('text', '').lstrip().startswith('no ') for o in outputs)
+        if not images and not skipped: missing.append(k)  # a cell that drew nothing says why, with a line 'no ...'
+    return missing
+
+
 def main():
     out.mkdir(exist_ok=True)
     exporter = HTMLExporter(template_name='lab')
     pages, problems = [], []
     for path in sorted(nbs.glob('*.ipynb')):
-        nb = displayed(nbformat.read(path, as_version=4))
+        raw = nbformat.read(path, as_version=4)
+        nb = displayed(raw)
         body, _ = exporter.from_notebook_node(nb)
         page = out / (path.stem + '.html')
         page.write_text(body, encoding='utf-8')
@@ -48,6 +62,8 @@ def main():
         pages.append((page.name, title, want))
         if not page.exists() or page.stat().st_size == 0: problems.append(f'{page.name}: empty page')
         if got < want: problems.append(f'{page.name}: {got} figures rendered of {want} in the notebook')
+        if figures_missing(raw): problems.append(f'{path.name}: cells {figures_missing(raw)} draw a figure but have none '
+                                                 'saved (execute the notebook with the inline backend, not MPLBACKEND=Agg)')
         print(f'{page.name:32s} {page.stat().st_size/1e3:8.0f} kB  {want:3d} figures')
     links = '\n'.join(f'<li><a href="{n}">{html.escape(t)}</a> ({f} figures)</li>' for n, t, f in pages)
     (out / 'contents.html').write_text(f'<html><body><h1>sniascore</h1><ul>{links}</ul></body></html>', encoding='utf-8')

@@ -95,8 +95,20 @@ def _restore_state(model, run_dir) -> int:
     return epoch
 
 
+def _cpu_name() -> str:
+    "The processor's model name, its widest vector extension and the core count: CPU kernels round differently on each."
+    try:
+        info = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    field = lambda key: next((line.split(":", 1)[1].strip() for line in info if line.startswith(key)), "")
+    flags = field("flags").split()
+    vector = next((f for f in ("avx512f", "avx2", "avx", "neon", "asimd") if f in flags), "no AVX")
+    return f"{field('model name') or platform.machine()}, {vector}, {os.cpu_count()} cores"
+
+
 def device_record() -> dict:
-    "What this process trains on: the Keras backend, its accelerator (or 'cpu'), the versions, the time."
+    "What this process trains on: the Keras backend, its accelerator (or 'cpu'), the processor, the versions, the time."
     backend, device = keras.backend.backend(), "cpu"
     try:
         if backend == "jax":
@@ -110,7 +122,7 @@ def device_record() -> dict:
             device = ", ".join(d.name for d in tf.config.list_physical_devices("GPU")) or "cpu"
     except Exception as e:  # a record, never a reason to stop training
         device = f"unknown ({type(e).__name__})"
-    return dict(backend=backend, device=device, keras=keras.__version__, python=platform.python_version(),
+    return dict(backend=backend, device=device, cpu=_cpu_name(), keras=keras.__version__, python=platform.python_version(),
                 started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
 
 
@@ -126,7 +138,8 @@ def sessions_summary(run_dir) -> list[str]:
     lines = [] if not sessions or sessions[0]["first_epoch"] == 1 else [f"epochs 1-{sessions[0]['first_epoch'] - 1}: not recorded"]
     for s, nxt in zip(sessions, sessions[1:] + [None]):
         end = min(nxt["first_epoch"] - 1 if nxt else last, s["target_epoch"])
-        lines.append(f"epochs {s['first_epoch']}-{end}: Keras {s['keras']} on {s['backend']}, {s['device']}")
+        cpu = f" ({s['cpu']})" if "cpu" in s else ""  # records before 2026-12-02 did not name the processor
+        lines.append(f"epochs {s['first_epoch']}-{end}: Keras {s['keras']} on {s['backend']}, {s['device']}{cpu}")
     return lines or ["not recorded"]
 
 
@@ -235,18 +248,43 @@ _EVAL_MODELS = {}  # run directory -> network used to evaluate its epochs
 
 
 def _digest(X) -> str:
-    "Content digest of an array of spectra: a cached prediction is used only for the same spectra."
+    "Content digest of an array of spectra."
     return hashlib.blake2b(np.ascontiguousarray(X, np.float32).tobytes(), digest_size=16).hexdigest()
 
 
+def _row_summary(X) -> np.ndarray:
+    "Mean and standard deviation of every spectrum, `(n, 2)`: equal to within rounding for the same spectra."
+    X = np.asarray(X, np.float64).reshape(len(X), -1)
+    return np.c_[X.mean(1), X.std(1)]
+
+
+def _same_spectra(cached, X, tolerance: float = 1e-4) -> bool:
+    "Are the spectra a prediction was cached for the spectra `X`: the same bytes, or the same up to rounding?"
+    if cached["mean"].shape != (len(X),) or "x_digest" not in cached.files:
+        return False
+    if str(cached["x_digest"]) == _digest(X):
+        return True
+    return "x_summary" in cached.files and bool(np.allclose(cached["x_summary"], _row_summary(X), rtol=0, atol=tolerance))
+
+
+def _write_cache(cache: Path, mean, std, X) -> None:
+    "Write a cached prediction with what identifies its spectra, atomically (a reader never sees half a file)."
+    cache.parent.mkdir(exist_ok=True)
+    tmp = cache.with_name("tmp_" + cache.name)  # not a `{tag}_epoch_*` name: never listed as a cached epoch
+    np.savez(tmp, mean=mean, std=std, x_digest=_digest(X), x_summary=_row_summary(X))
+    os.replace(tmp, cache)
+
+
 def epoch_predictions(run_dir, epoch: int, X, n_passes: int = 30, seed: int = 0, tag: str = "validation"):
-    "MC mean and spread of `epoch` on `X`, cached in `run_dir/selection/` together with a digest of `X`."
+    "MC mean and spread of `epoch` on `X`, cached in `run_dir/selection/` together with what identifies `X`."
     cache = Path(run_dir) / "selection" / f"{tag}_epoch_{epoch:04d}_passes_{n_passes}_seed_{seed}.npz"
-    digest = _digest(X)
     if cache.exists():
         data = np.load(cache)
-        if data["mean"].shape == (len(X),) and "x_digest" in data.files and str(data["x_digest"]) == digest:
-            return data["mean"], data["std"]
+        if _same_spectra(data, X):
+            mean, std = data["mean"], data["std"]
+            if "x_summary" not in data.files:  # cached before the summaries were kept: add them (same bytes)
+                _write_cache(cache, mean, std, X)
+            return mean, std
     if not epoch_path(run_dir, epoch).exists():
         raise ValueError(f"{run_dir}: epoch {epoch} has no weights (pruned) and no cached {tag} predictions for these "
                          f"{len(X)} spectra with {n_passes} passes and seed {seed}")
@@ -256,8 +294,7 @@ def epoch_predictions(run_dir, epoch: int, X, n_passes: int = 30, seed: int = 0,
     model = _EVAL_MODELS[key]
     model.load_weights(epoch_path(run_dir, epoch))
     mean, std = mc_predict(model, X, n_passes=n_passes, seed=seed)
-    cache.parent.mkdir(exist_ok=True)
-    np.savez(cache, mean=mean, std=std, x_digest=digest)
+    _write_cache(cache, mean, std, X)
     return mean, std
 
 
