@@ -109,7 +109,7 @@ def _cpu_name() -> str:
 
 def device_record() -> dict:
     "What this process trains on: the Keras backend, its accelerator (or 'cpu'), the processor, the versions, the time."
-    backend, device = keras.backend.backend(), "cpu"
+    backend, device, threads = keras.backend.backend(), "cpu", None
     try:
         if backend == "jax":
             import jax
@@ -120,10 +120,12 @@ def device_record() -> dict:
         elif backend == "tensorflow":
             import tensorflow as tf
             device = ", ".join(d.name for d in tf.config.list_physical_devices("GPU")) or "cpu"
+            threads = tf.config.threading.get_intra_op_parallelism_threads()  # results depend on it (0: all cores)
     except Exception as e:  # a record, never a reason to stop training
         device = f"unknown ({type(e).__name__})"
-    return dict(backend=backend, device=device, cpu=_cpu_name(), keras=keras.__version__, python=platform.python_version(),
-                started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    record = dict(backend=backend, device=device, cpu=_cpu_name(), keras=keras.__version__, python=platform.python_version(),
+                  started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    return record if threads is None else {**record, "threads": threads or os.cpu_count()}
 
 
 def training_sessions(run_dir) -> list[dict]:
@@ -138,8 +140,9 @@ def sessions_summary(run_dir) -> list[str]:
     lines = [] if not sessions or sessions[0]["first_epoch"] == 1 else [f"epochs 1-{sessions[0]['first_epoch'] - 1}: not recorded"]
     for s, nxt in zip(sessions, sessions[1:] + [None]):
         end = min(nxt["first_epoch"] - 1 if nxt else last, s["target_epoch"])
-        cpu = f" ({s['cpu']})" if "cpu" in s else ""  # records before 2026-12-02 did not name the processor
-        lines.append(f"epochs {s['first_epoch']}-{end}: Keras {s['keras']} on {s['backend']}, {s['device']}{cpu}")
+        where = ", ".join(f"{s['threads']} threads" if k == "threads" else s[k] for k in ("cpu", "threads") if k in s)
+        lines.append(f"epochs {s['first_epoch']}-{end}: Keras {s['keras']} on {s['backend']}, {s['device']}"
+                     + (f" ({where})" if where else ""))  # the processor and threads are recorded since 2026-12-02
     return lines or ["not recorded"]
 
 
@@ -647,6 +650,9 @@ def train_cli(argv=None):
     if args.prune:
         va = data["validation"]
         for task in [args.only] if args.only else ["classifier", "regressor"]:
+            if not saved_epochs(Path(args.out) / task):
+                print(f"{task}: no saved epochs in {Path(args.out) / task}, nothing to prune")
+                continue
             X_val, y_val = (va["X"], va["is_ia"]) if task == "classifier" else _split_z(va)
             prune_run(Path(args.out) / task, task, X_val, y_val, args.select_passes, args.seed)
         return

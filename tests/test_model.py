@@ -311,5 +311,7 @@ def test_train_cli_prune_keeps_selection(tmp_path, monkeypatch):
     after = json.loads((run / "summary.json").read_text())
     for key in ("selected", "operating_points", "validation", "test"):
         assert after[key] == before[key]
+    training.train_cli(common + ["--out", str(tmp_path / "empty"), "--prune"])  # no run there: nothing to prune
+    assert not (tmp_path / "empty" / "classifier" / "pruned.json").exists()
     with pytest.raises(ValueError, match="pruned"):
         training.train_cli([a if a != "3" else "5" for a in common] + ["--out", str(run)])  # 5 scan passes, not 3
