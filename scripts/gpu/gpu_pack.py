@@ -1,4 +1,5 @@
-"""Pack the chosen run for the trip back: model-only weights of every 2nd epoch (and the last), in tars of < 15 MB."""
+"""Pack the chosen run for the trip back: model-only weights of every epoch (of every 2nd if all would not fit the
+64 MB that comes back; always the last), in tars of < 15 MB."""
 import sys, tarfile, shutil
 from pathlib import Path
 root, out = Path(sys.argv[1]), Path(sys.argv[2])
@@ -6,7 +7,8 @@ run = Path((root / "chosen.txt").read_text()) if (root / "chosen.txt").exists() 
 from sniascore.training import saved_epochs, load_epoch, epoch_path
 import keras
 epochs = saved_epochs(run)
-keep = sorted({e for e in epochs if e % 2 == 0} | {epochs[-1]})
+SLIM_BYTES, ROOM = 190_000, 56_000_000  # a weights file without optimizer state; what 4 tars of < 15 MB hold
+keep = epochs if len(epochs) * SLIM_BYTES < ROOM else sorted({e for e in epochs if e % 2 == 0} | {epochs[-1]})
 slim = root / "slim"; slim.mkdir(exist_ok=True)
 m = load_epoch(run, keep[0])  # one network, every epoch's weights loaded into it in turn
 for e in keep:
