@@ -28,10 +28,13 @@ def displayed(nb):
     return nb
 
 
+def is_image(output):
+    return 'image/png' in output.get('data', {}) or 'image/svg+xml' in output.get('data', {})
+
+
 def n_figures(nb):
     "Number of image outputs in the cells the docs show."
-    return sum('image/png' in o.get('data', {}) or 'image/svg+xml' in o.get('data', {})
-               for c in nb.cells if c.cell_type == 'code' for o in c.get('outputs', []))
+    return sum(is_image(o) for c in nb.cells if c.cell_type == 'code' for o in c.get('outputs', []))
 
 
 def figures_missing(nb):
@@ -41,7 +44,7 @@ def figures_missing(nb):
         if cell.cell_type != 'code' or not re.search(r'plt\.show\(\)|\.suptitle\(', cell.source): continue
         if re.search(r'^\s*#\s*\|\s*(export|hide)', cell.source, re.M): continue  # definitions and hidden cells
         outputs = cell.get('outputs', [])
-        images = sum('image/png' in o.get('data', {}) or 'image/svg+xml' in o.get('data', {}) for o in outputs)
+        images = sum(is_image(o) for o in outputs)
         skipped = any(o.get('output_type') == 'stream' and o.get('text', '').lstrip().startswith('no ') for o in outputs)
         if not images and not skipped: missing.append(k)  # a cell that drew nothing says why, with a line 'no ...'
     return missing
@@ -62,8 +65,9 @@ def main():
         pages.append((page.name, title, want))
         if not page.exists() or page.stat().st_size == 0: problems.append(f'{page.name}: empty page')
         if got < want: problems.append(f'{page.name}: {got} figures rendered of {want} in the notebook')
-        if figures_missing(raw): problems.append(f'{path.name}: cells {figures_missing(raw)} draw a figure but have none '
-                                                 'saved (execute the notebook with the inline backend, not MPLBACKEND=Agg)')
+        missing = figures_missing(raw)
+        if missing: problems.append(f'{path.name}: cells {missing} draw a figure but have none saved '
+                                    '(execute the notebook with the inline backend, not MPLBACKEND=Agg)')
         print(f'{page.name:32s} {page.stat().st_size/1e3:8.0f} kB  {want:3d} figures')
     links = '\n'.join(f'<li><a href="{n}">{html.escape(t)}</a> ({f} figures)</li>' for n, t, f in pages)
     (out / 'contents.html').write_text(f'<html><body><h1>sniascore</h1><ul>{links}</ul></body></html>', encoding='utf-8')

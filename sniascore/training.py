@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -250,11 +249,6 @@ def _epochs_to_evaluate(run_dir, every: int = 1, n_passes: int | None = None, se
 _EVAL_MODELS = {}  # run directory -> network used to evaluate its epochs
 
 
-def _digest(X) -> str:
-    "Content digest of an array of spectra."
-    return hashlib.blake2b(np.ascontiguousarray(X, np.float32).tobytes(), digest_size=16).hexdigest()
-
-
 def _row_summary(X) -> np.ndarray:
     "Mean and standard deviation of every spectrum, `(n, 2)`: equal to within rounding for the same spectra."
     X = np.asarray(X, np.float64).reshape(len(X), -1)
@@ -262,19 +256,16 @@ def _row_summary(X) -> np.ndarray:
 
 
 def _same_spectra(cached, X, tolerance: float = 1e-4) -> bool:
-    "Are the spectra a prediction was cached for the spectra `X`: the same bytes, or the same up to rounding?"
-    if cached["mean"].shape != (len(X),) or "x_digest" not in cached.files:
-        return False
-    if str(cached["x_digest"]) == _digest(X):
-        return True
-    return "x_summary" in cached.files and bool(np.allclose(cached["x_summary"], _row_summary(X), rtol=0, atol=tolerance))
+    "Are the spectra a prediction was cached for the spectra `X`, up to rounding (means and spreads within `tolerance`)?"
+    return (cached["mean"].shape == (len(X),) and "x_summary" in cached.files
+            and bool(np.allclose(cached["x_summary"], _row_summary(X), rtol=0, atol=tolerance)))
 
 
 def _write_cache(cache: Path, mean, std, X) -> None:
     "Write a cached prediction with what identifies its spectra, atomically (a reader never sees half a file)."
     cache.parent.mkdir(exist_ok=True)
     tmp = cache.with_name("tmp_" + cache.name)  # not a `{tag}_epoch_*` name: never listed as a cached epoch
-    np.savez(tmp, mean=mean, std=std, x_digest=_digest(X), x_summary=_row_summary(X))
+    np.savez(tmp, mean=mean, std=std, x_summary=_row_summary(X))
     os.replace(tmp, cache)
 
 
@@ -284,10 +275,7 @@ def epoch_predictions(run_dir, epoch: int, X, n_passes: int = 30, seed: int = 0,
     if cache.exists():
         data = np.load(cache)
         if _same_spectra(data, X):
-            mean, std = data["mean"], data["std"]
-            if "x_summary" not in data.files:  # cached before the summaries were kept: add them (same bytes)
-                _write_cache(cache, mean, std, X)
-            return mean, std
+            return data["mean"], data["std"]
     if not epoch_path(run_dir, epoch).exists():
         raise ValueError(f"{run_dir}: epoch {epoch} has no weights (pruned) and no cached {tag} predictions for these "
                          f"{len(X)} spectra with {n_passes} passes and seed {seed}")
@@ -416,7 +404,7 @@ def prune_run(run_dir, task: str, X_val, y_val, n_passes: int = 30, seed: int = 
     table = table_of(run_dir, X_val, y_val, n_passes, 1, seed, verbose=False)
     last = max(saved_epochs(run_dir))
     removed = [e for e in prunable_epochs(table, task) if e != last and epoch_path(run_dir, e).exists()]
-    (run_dir / "pruned.json").write_text(json.dumps(dict(n_passes=n_passes, seed=seed, x_digest=_digest(X_val)), indent=1))
+    (run_dir / "pruned.json").write_text(json.dumps(dict(n_passes=n_passes, seed=seed), indent=1))
     for epoch in removed:
         epoch_path(run_dir, epoch).unlink()
     _drop_optimizer_state(run_dir, [e for e in saved_epochs(run_dir) if e < last])  # resuming reads the last one's
