@@ -526,8 +526,8 @@ def evaluate_survey(survey, out=None, splits=('validation', 'test'), model=None,
         out.parent.mkdir(parents=True, exist_ok=True)
         t = Table.from_pandas(table)
         t.meta.update(table.attrs)
-        for name in ('score', 'score_err', 'z_pred', 'z_err'):
-            t[name] = np.round(t[name], 5)
+        # full precision, not rounded: the operating points are cuts at validation spectra's own scores and spreads,
+        # so a rounded cache moves exactly those spectra across their cut and disagrees with the model card
         t.write(out, format='ascii.ecsv', overwrite=True)
         np.savez_compressed(out.with_suffix('.npz'), spectrum_id=np.array(list(kept), dtype=str),
                             X=np.array(list(kept.values()), dtype=np.float32).reshape(-1, X.shape[1]))
