@@ -12,7 +12,8 @@ import statsmodels.api as sm
 from scipy import stats
 
 # %% auto #0
-__all__ = ['RESIDUAL_THRESHOLDS', 'SAMPLE_COLORS', 'redshift_fit', 'redshift_summary', 'plot_figure5']
+__all__ = ['RESIDUAL_THRESHOLDS', 'SAMPLE_COLORS', 'SPEED_OF_LIGHT_KMS', 'SI_II_REST', 'redshift_fit', 'redshift_summary',
+           'plot_figure5', 'silicon_velocity', 'template_velocities']
 
 # %% ../nbs/09_redshifts.ipynb #7adccfb7
 from .metrics import redshift_metrics
@@ -81,3 +82,39 @@ def plot_figure5(samples: dict, zlim=(0, 0.16), rlim: float | None = None):
     resid.set(ylim=(-rlim, rlim), xlabel='true redshift', ylabel='Δz = predicted - true')
     pdf.set(xlim=(-rlim, rlim), xlabel='Δz', ylabel='probability density')
     return fig
+
+# %% ../nbs/09_redshifts.ipynb #8068174d
+SPEED_OF_LIGHT_KMS = 299792.458
+SI_II_REST = 6355.0  # A, Si II 6347/6371 blend
+
+
+def silicon_velocity(wave, flux, window=(5900.0, 6300.0), smooth: float = 60.0) -> float:
+    "Si II 6355 absorption velocity (km/s, positive = blueshifted) of a rest-frame spectrum; NaN without coverage."
+    wave, flux = np.asarray(wave, float), np.asarray(flux, float)
+    near = (wave > window[0] - 100) & (wave < window[1] + 100)
+    if near.sum() < 20:
+        return np.nan
+    w, f = wave[near], flux[near]
+    k = max(3, int(round(smooth / np.median(np.diff(w)))))
+    f = np.convolve(f, np.ones(k) / k, mode='same')
+    blue, red = w < window[0], w > window[1]
+    if not (blue.any() and red.any()):
+        return np.nan
+    # straight pseudo-continuum through the two shoulders, so a sloped (fluxed) spectrum does not move the minimum
+    f = f - np.interp(w, [w[blue].mean(), w[red].mean()], [f[blue].mean(), f[red].mean()])
+    inside = np.flatnonzero((w >= window[0]) & (w <= window[1]))
+    i = inside[np.argmin(f[inside])]
+    lam = w[i]
+    if 0 < i < len(w) - 1:  # parabola through the three lowest points: sub-bin minimum
+        a, b, _ = np.polyfit(w[i - 1:i + 2], f[i - 1:i + 2], 2)
+        lam = -b / (2 * a) if a > 0 else lam
+    ratio = (SI_II_REST / lam) ** 2
+    return SPEED_OF_LIGHT_KMS * (ratio - 1) / (ratio + 1)
+
+
+def template_velocities(bank, max_phase: float = 5.0) -> pd.Series:
+    "Median Si II 6355 velocity near maximum (|phase| <= `max_phase` days) of every SN Ia in a `TemplateBank`."
+    table = bank.table
+    rows = table.index[table.is_ia & (table.phase.abs() <= max_phase)]
+    v = pd.Series([silicon_velocity(*bank.spectrum(i)) for i in rows], index=table.sn[rows].values)
+    return v.groupby(level=0).median().rename('v_si')
