@@ -84,7 +84,9 @@ def plot_figure5(samples: dict, zlim=(0, 0.16), rlim: float | None = None):
     return fig
 
 # %% ../nbs/09_redshifts.ipynb #8068174d
-SPEED_OF_LIGHT_KMS = 299792.458
+from astropy import constants as const
+
+SPEED_OF_LIGHT_KMS = const.c.to_value('km/s')
 SI_II_REST = 6355.0  # A, Si II 6347/6371 blend
 
 
@@ -105,7 +107,7 @@ def silicon_velocity(wave, flux, window=(5900.0, 6300.0), smooth: float = 60.0) 
     inside = np.flatnonzero((w >= window[0]) & (w <= window[1]))
     i = inside[np.argmin(f[inside])]
     lam = w[i]
-    if 0 < i < len(w) - 1:  # parabola through the three lowest points: sub-bin minimum
+    if 0 < i < len(w) - 1:  # parabola through the minimum and its two neighbours: sub-bin minimum
         a, b, _ = np.polyfit(w[i - 1:i + 2], f[i - 1:i + 2], 2)
         lam = -b / (2 * a) if a > 0 else lam
     ratio = (SI_II_REST / lam) ** 2
@@ -115,6 +117,6 @@ def silicon_velocity(wave, flux, window=(5900.0, 6300.0), smooth: float = 60.0) 
 def template_velocities(bank, max_phase: float = 5.0) -> pd.Series:
     "Median Si II 6355 velocity near maximum (|phase| <= `max_phase` days) of every SN Ia in a `TemplateBank`."
     table = bank.table
-    rows = table.index[table.is_ia & (table.phase.abs() <= max_phase)]
-    v = pd.Series([silicon_velocity(*bank.spectrum(i)) for i in rows], index=table.sn[rows].values)
+    rows = np.flatnonzero(table.is_ia & (table.phase.abs() <= max_phase))  # positions, as `bank.spectrum` takes
+    v = pd.Series([silicon_velocity(*bank.spectrum(i)) for i in rows], index=table.sn.iloc[rows].values)
     return v.groupby(level=0).median().rename('v_si')
