@@ -35,6 +35,7 @@ def missing_data_reason(*parts) -> str | None:
 
 def data_folder(*parts) -> Path:
     "The data folder `parts`; skips the calling test (fails it under SNIASCORE_REQUIRE_DATA=1) when it is missing."
+    __tracebackhide__ = True  # the skip is reported at the test's line, not here
     reason = missing_data_reason(*parts)
     if reason is not None:
         if os.environ.get('SNIASCORE_REQUIRE_DATA') == '1':
