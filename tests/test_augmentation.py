@@ -182,8 +182,10 @@ def test_survey_uses_only_training_ia_with_precise_z(sample):
 
 
 @pytest.mark.skipif(os.environ.get("SNIASCORE_FULL") != "1", reason="make_survey takes minutes; set SNIASCORE_FULL=1")
-def test_with_make_survey():
+def test_with_make_survey(needs_data):
     from sniascore.datasets import make_survey
+    needs_data("templates")  # make_survey reads the bank and the survey tables
+    needs_data("surveys")
     survey = make_survey(seed=0, scale=0.05)
     X, z_new, rows = quiet(augment_survey, survey, rng=0, per_bin=5)
     assert set(survey.catalog["split"].iloc[rows]) == {"train"} and survey.catalog["is_ia"].iloc[rows].all()

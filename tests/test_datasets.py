@@ -16,12 +16,14 @@ from sniascore.templates import TABLE1_CLASSES, load_bank
 
 
 @pytest.fixture(scope="module")
-def bank():
+def bank(needs_data):
+    needs_data("templates")  # the tests that use the bank skip without the shared data
     return load_bank()
 
 
 @pytest.fixture(scope="module")
-def priors():
+def priors(needs_data):
+    needs_data("surveys")
     return ds.load_priors()
 
 
@@ -257,7 +259,9 @@ def test_load_survey_errors(survey, tmp_path):
         ds.load_survey(tmp_path)
 
 
-def test_cli(tmp_path, capsys):
+def test_cli(tmp_path, capsys, needs_data):
+    needs_data("templates")  # the command reads the bank and the survey tables
+    needs_data("surveys")
     assert ds.survey_cli(["--out", str(tmp_path / "s"), "--scale", "0.01", "--seed", "2", "--no-arrays"]) == 0
     out = capsys.readouterr().out
     assert "Survey(" in out and "SNIa" in out

@@ -7,25 +7,27 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
-from sniascore.spectra import SpectrumError, data_dir
+from sniascore.spectra import SpectrumError
 from sniascore.evaluation import (read_snid_output, read_snid_folder, snid_best_match, read_dash_matches,
                                   dash_top_matches, grid_roc, upper_envelope, snid_roc, dash_roc, best_cut,
                                   rates, bootstrap_rates, rates_with_ci, rate_curves, spectrum_stem)
 
-SNID_REAL = data_dir('baselines', 'snid', 'sedm_real')
-needs_snid = pytest.mark.skipif(not SNID_REAL.exists(), reason='no SNID baselines in the shared data')
+
+@pytest.fixture(scope='module')
+def snid_real(needs_data):
+    "SNID's outputs for the real SEDM spectra, from the shared data (the tests that use them skip without it)."
+    return needs_data('baselines', 'snid', 'sedm_real')
 
 
 @pytest.fixture(scope='module')
-def snid_text():
-    return (SNID_REAL / 'ZTF18aavskep_20180602_P60_v1_snid.output').read_text()
+def snid_text(snid_real):
+    return (snid_real / 'ZTF18aavskep_20180602_P60_v1_snid.output').read_text()
 
 
-@needs_snid
-def test_all_real_outputs_parse():
-    table, errors = read_snid_folder(SNID_REAL)
+def test_all_real_outputs_parse(snid_real):
+    table, errors = read_snid_folder(snid_real)
     assert errors == [] and len(table) == 14
-    for path in SNID_REAL.glob('*_snid.output'):
+    for path in snid_real.glob('*_snid.output'):
         result = read_snid_output(path)
         assert len(result.listing) == 300 and not result.skipped
         assert (np.diff(result.listing.rlap) <= 0).all()
@@ -33,7 +35,6 @@ def test_all_real_outputs_parse():
         assert len(result.types) == 24 and np.isfinite(result.zmed)
 
 
-@needs_snid
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cut=st.floats(0.0, 1.0))
 def test_snid_cut_anywhere(tmp_path_factory, snid_text, cut):
@@ -52,7 +53,6 @@ def test_snid_cut_anywhere(tmp_path_factory, snid_text, cut):
         assert best['rlap'] >= 0
 
 
-@needs_snid
 def test_snid_broken_middle_row_is_recorded(tmp_path, snid_text):
     lines = snid_text.splitlines()
     k = next(i for i, l in enumerate(lines) if l.startswith('  10  '))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from sniascore.preprocessing import (GRID_WAVE, N_BINS, CLIP, preprocess, preprocess_spectra, rloess, to_grid)
-from sniascore.spectra import Spectrum, SpectrumError, data_dir, read_spectrum
+from sniascore.spectra import Spectrum, SpectrumError, read_spectrum
 
 statsmodels_lowess = pytest.importorskip("statsmodels.nonparametric.smoothers_lowess").lowess
 skmisc_loess = pytest.importorskip("skmisc.loess").loess
@@ -181,8 +181,8 @@ def test_to_grid_bad_input():
         to_grid([1, 2, 3], [np.nan, np.nan, 1.0])
 
 
-def test_real_sedm_spectra_need_no_padding():
-    files = sorted(data_dir("sedm_real").glob("*.ascii"))
+def test_real_sedm_spectra_need_no_padding(needs_data):
+    files = sorted(needs_data("sedm_real").glob("*.ascii"))
     if not files:
         pytest.skip("no real SEDM spectra")
     spectra = [read_spectrum(f) for f in files]

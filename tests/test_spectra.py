@@ -25,7 +25,6 @@ from sniascore.spectra import (MIN_POINTS, Spectrum, SpectrumError, data_dir, ex
 FUZZ = settings(max_examples=int(os.environ.get("SNIASCORE_FUZZ_EXAMPLES", 150)), deadline=None,
                 suppress_health_check=list(HealthCheck))
 EXTENSIONS = [".ascii", ".txt", ".dat", ".flm", ".csv", ".asc", ".fits", ".fit", ".lnw", ""]
-SEDM_FILES = sorted(data_dir("sedm_real").glob("*.ascii"))
 DOCUMENTED_WARNINGS = ("look like nm", "look like um", "no continuum knots")
 
 
@@ -63,6 +62,18 @@ def read_contract(func, *args, **kwargs):
 def tmpdir_module():
     with tempfile.TemporaryDirectory() as d:
         yield Path(d)
+
+
+@pytest.fixture(scope="module")
+def sedm_files(needs_data):
+    "The real SEDM spectra of the shared data (the tests that use them skip without it)."
+    return sorted(needs_data("sedm_real").glob("*.ascii"))
+
+
+@pytest.fixture(scope="module")
+def templates(needs_data):
+    "The template banks' folder of the shared data."
+    return needs_data("templates")
 
 
 # ---------------------------------------------------------------- fuzzing
@@ -144,9 +155,9 @@ def test_random_fits(tmpdir_module, cols, layout, crval, cdelt, logflag, unit):
 
 
 @pytest.fixture(scope="module")
-def fits_sources(tmpdir_module):
+def fits_sources(tmpdir_module, sedm_files):
     "A FITS image and a FITS table made from a real SEDM spectrum."
-    ref = read_spectrum(SEDM_FILES[4])
+    ref = read_spectrum(sedm_files[4])
     image = fits.PrimaryHDU(ref.flux)
     image.header.update({"CRVAL1": ref.wave[0], "CDELT1": 25.57, "CRPIX1": 1.0, "CUNIT1": "Angstrom"})
     image.writeto(tmpdir_module / "source_image.fits")
@@ -156,9 +167,9 @@ def fits_sources(tmpdir_module):
 
 @FUZZ
 @given(cut=st.floats(0, 1), flips=st.lists(st.tuples(st.floats(0, 1), st.sampled_from("x-.9 \nD=E'")), max_size=4))
-def test_mutated_real_files(tmpdir_module, fits_sources, cut, flips):
+def test_mutated_real_files(tmpdir_module, sedm_files, templates, fits_sources, cut, flips):
     "Real SEDM, .lnw and FITS files, truncated at a random byte and with random characters replaced."
-    for source in (SEDM_FILES[4], data_dir("templates", "snid5", "sn94D.lnw"), *fits_sources):
+    for source in (sedm_files[4], templates / "snid5" / "sn94D.lnw", *fits_sources):
         text = bytearray(source.read_bytes())
         text = text[: max(1, int(len(text) * (0.5 + cut / 2)))]
         for where, char in flips:
@@ -188,8 +199,8 @@ def test_missing_file_and_directory(tmp_path):
         read_spectrum(42)
 
 
-def test_nm_and_micron_files_are_converted_with_warning(tmp_path):
-    ref = read_spectrum(SEDM_FILES[5])
+def test_nm_and_micron_files_are_converted_with_warning(tmp_path, sedm_files):
+    ref = read_spectrum(sedm_files[5])
     for unit, factor in (("nm", 10.0), ("um", 1e4)):
         path = tmp_path / f"spec_{unit}.txt"
         np.savetxt(path, np.c_[ref.wave / factor, ref.flux])
@@ -199,8 +210,8 @@ def test_nm_and_micron_files_are_converted_with_warning(tmp_path):
         np.testing.assert_allclose(spec.wave, ref.wave, rtol=1e-6)
 
 
-def test_truncated_sedm_file_mid_line(tmp_path):
-    text = SEDM_FILES[4].read_text()
+def test_truncated_sedm_file_mid_line(tmp_path, sedm_files):
+    text = sedm_files[4].read_text()
     last = text.rstrip("\n").rsplit("\n", 1)[1]  # e.g. '9175.4 3.456e-16 1.234e-31'
     cut_in_third = text.rstrip("\n")[: -(len(last) - last.rfind(" "))]  # last row keeps 2 columns
     cut_in_number = text.rstrip("\n")[:-8]  # last row ends inside the variance's exponent
@@ -254,8 +265,8 @@ def test_third_column_conventions(tmp_path):
     assert np.allclose(read_spectrum(tmp_path / "i.dat").var, 0.25)
 
 
-def test_truncated_fits(tmp_path):
-    ref = read_spectrum(SEDM_FILES[6])
+def test_truncated_fits(tmp_path, sedm_files):
+    ref = read_spectrum(sedm_files[6])
     hdu = fits.PrimaryHDU(np.tile(ref.flux, (40, 1)))
     hdu.header.update(CRVAL1=ref.wave[0], CDELT1=25.57, CRPIX1=1)
     hdu.writeto(tmp_path / "full.fits")
@@ -286,8 +297,8 @@ def test_fits_unit_from_header_overrides_guess(tmp_path):
     assert spec.wave[0] == pytest.approx(3800.0) and spec.wave[1] == pytest.approx(3825.0)
 
 
-def test_all_sedm_files_round_trip(tmp_path):
-    for source in SEDM_FILES:
+def test_all_sedm_files_round_trip(tmp_path, sedm_files):
+    for source in sedm_files:
         spec = read_spectrum(source)
         out = write_sedm_ascii(spec, tmp_path / source.name)
         back = read_spectrum(out)
@@ -307,25 +318,25 @@ def test_write_refuses_too_fine_grid(tmp_path):
     assert not (tmp_path / "fine.ascii").exists()
 
 
-def test_read_spectra_never_stops(tmp_path):
+def test_read_spectra_never_stops(tmp_path, sedm_files):
     (tmp_path / "bad.txt").write_text("garbage\n")
     (tmp_path / "empty.dat").write_text("")
-    paths = [SEDM_FILES[0], tmp_path / "bad.txt", tmp_path / "missing.ascii", tmp_path / "empty.dat", SEDM_FILES[1]]
+    paths = [sedm_files[0], tmp_path / "bad.txt", tmp_path / "missing.ascii", tmp_path / "empty.dat", sedm_files[1]]
     spectra, failures = read_spectra(paths)
     assert len(spectra) == 2 and [Path(p).name for p, _ in failures] == ["bad.txt", "missing.ascii", "empty.dat"]
     assert all(Path(p).name in msg for p, msg in failures)
 
 
-def test_expand_paths(tmp_path):
-    found = expand_paths([str(data_dir("sedm_real")), str(data_dir("templates", "snid5", "sn9*.lnw"))])
+def test_expand_paths(tmp_path, needs_data, templates):
+    found = expand_paths([str(needs_data("sedm_real")), str(templates / "snid5" / "sn9*.lnw")])
     assert sum(p.suffix == ".ascii" for p in found) == 14 and sum(p.suffix == ".lnw" for p in found) > 10
 
 
-def test_lnw_banks_and_malformed_file():
+def test_lnw_banks_and_malformed_file(templates):
     for bank, name in (("snid5", "sn94D.lnw"), ("astrodash", "sn00cx.lnw"),
                        ("sesn/templates_new", "sn2008ax.lnw")):
-        flat = read_lnw(data_dir("templates", bank, name))
-        fluxed = read_lnw(data_dir("templates", bank, name), fluxed=True)
+        flat = read_lnw(templates / bank / name)
+        fluxed = read_lnw(templates / bank / name, fluxed=True)
         assert len(flat) == flat[0].meta["n_epochs"] == len(fluxed)
         for a, b in zip(flat, fluxed):
             check_valid(a)
@@ -333,13 +344,13 @@ def test_lnw_banks_and_malformed_file():
             assert a.meta["wmin"] == a.wave[0] and a.flux[0] != 0 and a.flux[-1] != 0
             assert abs(np.mean(b.flux) - 1) < 1e-9
     with pytest.raises(SpectrumError, match="11hs.lnw: malformed"):
-        read_lnw(data_dir("templates", "sesn", "templates_williamson", "11hs.lnw"))
-    first = read_spectrum(data_dir("templates", "snid5", "sn94D.lnw"))
+        read_lnw(templates / "sesn" / "templates_williamson" / "11hs.lnw")
+    first = read_spectrum(templates / "snid5" / "sn94D.lnw")
     assert first.meta["epoch"] == 0 and first.meta["type"] == "Ia"
 
 
-def test_lnw_epoch_without_knots_warns():
-    path = data_dir("templates", "sesn", "templates_williamson", "15dtg.lnw")
+def test_lnw_epoch_without_knots_warns(templates):
+    path = templates / "sesn" / "templates_williamson" / "15dtg.lnw"
     with pytest.warns(UserWarning, match="no continuum knots"):
         spectra = read_lnw(path, fluxed=True)
     assert sum(not s.meta["fluxed"] for s in spectra) == 1
@@ -353,9 +364,9 @@ def test_data_dir_env(tmp_path, monkeypatch):
         data_dir()
 
 
-def test_sedm_header_recognised_under_other_names(tmp_path):
-    (tmp_path / "x_SEDM.txt").write_bytes(SEDM_FILES[7].read_bytes())
+def test_sedm_header_recognised_under_other_names(tmp_path, sedm_files):
+    (tmp_path / "x_SEDM.txt").write_bytes(sedm_files[7].read_bytes())
     spec = read_spectrum(tmp_path / "x_SEDM.txt")
-    assert spec.meta["format"] == "sedm" and np.array_equal(spec.var, read_spectrum(SEDM_FILES[7]).var)
-    spectra, failures = read_spectra(str(SEDM_FILES[7]))  # a single path is not iterated character by character
+    assert spec.meta["format"] == "sedm" and np.array_equal(spec.var, read_spectrum(sedm_files[7]).var)
+    spectra, failures = read_spectra(str(sedm_files[7]))  # a single path is not iterated character by character
     assert len(spectra) == 1 and not failures

@@ -7,19 +7,12 @@ import pandas as pd
 import pytest
 
 from sniascore import templates as T
-from sniascore.spectra import data_dir
 
 
-def _templates():
-    try:
-        root = data_dir('templates')
-    except FileNotFoundError:
-        return None
-    return root if root.is_dir() else None
-
-
-TEMPLATES = _templates()
-needs_data = pytest.mark.skipif(TEMPLATES is None, reason='shared/data/templates not available')
+@pytest.fixture(scope='module')
+def templates(needs_data):
+    "The shared data's templates/ folder (the tests that use it skip without it)."
+    return needs_data('templates')
 
 
 @pytest.mark.parametrize('spelling', ['sn1994D', 'sn94D', 'SN1994D', '1994D', 'sn1994d_bsnip', '94D', 'sn1994d',
@@ -94,20 +87,17 @@ def _link(src_root: Path, dst_root: Path, rel: str):
 
 
 @pytest.fixture(scope='module')
-def mini_root(tmp_path_factory):
+def mini_root(tmp_path_factory, templates):
     "A small templates/ tree of symlinks to real files: duplicates across banks, a galaxy, a malformed file."
-    if TEMPLATES is None:
-        pytest.skip('shared/data/templates not available')
     root = tmp_path_factory.mktemp('data') / 'templates'
-    sf = [p.relative_to(TEMPLATES) for p in sorted((TEMPLATES / 'superfit/sne/Ia').glob('sn1994d.*.dat'))]
+    sf = [p.relative_to(templates) for p in sorted((templates / 'superfit/sne/Ia').glob('sn1994d.*.dat'))]
     for rel in ['snid5/sn94D.lnw', 'astrodash/sn1994D.lnw', 'sesn/templates_williamson/11hs.lnw',
                 'snid5/kcE.lnw', 'superfit/gal/E', 'superfit/sne/II/theory99em.p05.dat', *map(str, sf)]:
-        _link(TEMPLATES, root, rel)
+        _link(templates, root, rel)
     return root
 
 
-@needs_data
-def test_mini_bank(mini_root, tmp_path):
+def test_mini_bank(mini_root, templates, tmp_path):
     cache = tmp_path / 'cache'
     bank = T.load_bank(mini_root.parent, cache=cache)
     t = bank.table
@@ -146,7 +136,7 @@ def test_mini_bank(mini_root, tmp_path):
     for i in range(len(bank)):
         np.testing.assert_allclose(again.spectrum(i)[1], bank.spectrum(i)[1], rtol=1e-6)
     assert len(list(cache.glob('template_bank-*.npz'))) == 1
-    _link(TEMPLATES, mini_root, 'snid5/kcS0.lnw')
+    _link(templates, mini_root, 'snid5/kcS0.lnw')
     try:
         third = T.load_bank(mini_root.parent, cache=cache)
         assert not third.info['from_cache'] and 'KC-S0' in set(third.table['sn'])
@@ -155,7 +145,6 @@ def test_mini_bank(mini_root, tmp_path):
         (mini_root / 'snid5/kcS0.lnw').unlink()
 
 
-@needs_data
 def test_select_keeps_rows(mini_root):
     bank = T.load_bank(mini_root, cache=False)
     sub = bank.select(bank.table['is_ia'])
@@ -169,8 +158,7 @@ def test_missing_folder(tmp_path):
         T.load_bank(tmp_path / 'nowhere', cache=False)
 
 
-@needs_data
-def test_full_bank():
+def test_full_bank(templates):
     "The whole bank (read from the user cache when present)."
     bank = T.load_bank()
     t = bank.table
