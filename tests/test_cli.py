@@ -107,7 +107,9 @@ def night(tmp_path_factory):
     return folder, good, [folder / 'corrupt.ascii', folder / 'empty.ascii']
 
 
-COLUMNS = ['file', 'object', 'sniascore', 'sniascore_err', 'redshift', 'redshift_err', 'decision', 'reason']
+COLUMNS = ['file', 'spectrum_no', 'object', 'decision', 'sniascore', 'sniascore_err', 'redshift', 'redshift_err',
+           'status', 'reason', 'warnings', 'preset', 'min_score', 'max_sigma', 'n_passes', 'seed', 'model_version',
+           'sha256']  # the order the README documents
 
 
 def test_classify_folder_with_bad_files(night, model_args, tmp_path):
@@ -117,7 +119,7 @@ def test_classify_folder_with_bad_files(night, model_args, tmp_path):
     r = run('classify', folder, missing, *PASSES, *model_args, '--out', out)
     assert r.returncode == 3, r.stderr  # some inputs unscored
     table = pd.DataFrame(json.loads(out.read_text()))
-    assert list(table.columns[:len(COLUMNS)]) == COLUMNS
+    assert list(table.columns) == COLUMNS
     # nothing lost: every input has exactly one row, and appears in the printed table
     assert sorted(Path(f).name for f in table['file']) == sorted(p.name for p in good + bad + [missing])
     for p in good + bad + [missing]:
@@ -177,7 +179,7 @@ def test_header_write_back(written):
 
 
 def test_interrupted_header_write_leaves_original_intact(tmp_path, monkeypatch):
-    from sniascore.classify import write_result_header
+    from sniascore.headers import write_result_header
     from sniascore.spectra import write_sedm_ascii
     ascii_file = write_sedm_ascii(_simulated(4), tmp_path / 'a.ascii', header={'OBJECT': 'ZTF21aaaaaaa'})
     fits_file = tmp_path / 'b.fits'
@@ -263,9 +265,10 @@ def test_watch_new_files_restart_and_bad_file(tmp_path, model_args):
     good = _good_inputs(staging)[-3:]  # simulated ASCII, FITS, nm
     shutil.copy(good[0], inbox / good[0].name)  # already there when the watcher starts
     exe = shutil.which('sniascore')
-    # --settle 2: a file must be unchanged for 2 s (longer than the slow writer's pause below) to count as finished
+    # --settle 2: a file must be unchanged for 2 s (longer than the slow writer's pause below) to count as finished;
+    # --incomplete-wait 3: a file that does not parse (garbage.txt) is reported after 3 s unchanged instead of 60
     proc = subprocess.Popen([exe, 'watch', str(inbox), *PASSES, *map(str, model_args), '--max-files', '4', '--settle', '2',
-                             '--max-time', '240'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+                             '--incomplete-wait', '3', '--max-time', '240'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
     results = inbox / 'sniascore_results.csv'
 
     def n_rows():
@@ -318,7 +321,7 @@ def test_watch_new_files_restart_and_bad_file(tmp_path, model_args):
             proc.kill()
             proc.communicate()
     assert proc.returncode == 0 and 'SIGTERM' in stderr, stderr
-    assert '4 file(s) already classified' in stdout
+    assert '4 file(s) in the state file' in stdout
     table = pd.read_csv(results)
     names = [Path(f).name for f in table['file']]
     assert len(names) == len(set(names)) == 5 and 'second_copy.ascii' in names

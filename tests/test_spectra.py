@@ -18,7 +18,7 @@ from astropy.table import Table
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sniascore.spectra import (MIN_POINTS, Spectrum, SpectrumError, data_dir, expand_paths, read_fits,
+from sniascore.spectra import (MIN_POINTS, Spectrum, SpectrumError, data_dir, read_fits,
                                read_lnw, read_spectra, read_spectrum, write_sedm_ascii)
 
 # SNIASCORE_FUZZ_EXAMPLES raises the number of examples for a deeper, slower local run
@@ -327,8 +327,9 @@ def test_read_spectra_never_stops(tmp_path, sedm_files):
     assert all(Path(p).name in msg for p, msg in failures)
 
 
-def test_expand_paths(tmp_path, needs_data, templates):
-    found = expand_paths([str(needs_data("sedm_real")), str(templates / "snid5" / "sn9*.lnw")])
+def test_folder_and_glob_expansion(tmp_path, needs_data, templates):
+    from sniascore.files import spectrum_paths
+    found = [Path(p) for p in spectrum_paths([str(needs_data("sedm_real")), str(templates / "snid5" / "sn9*.lnw")])]
     assert sum(p.suffix == ".ascii" for p in found) == 14 and sum(p.suffix == ".lnw" for p in found) > 10
 
 
