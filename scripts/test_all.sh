@@ -2,7 +2,7 @@
 # Every check CI runs, in order; the pytest summary is the last line printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg PYTHONHASHSEED=0
+export TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg PYTHONHASHSEED=0 SNIASCORE_REQUIRE_DATA=1  # CI has the shared data: a missing folder fails, not skips
 
 echo "== notebooks clean (nbdev_clean leaves them unchanged)"
 nbdev_clean
@@ -14,6 +14,7 @@ if [ -n "$(git status --porcelain -- sniascore)" ]; then
   git status --porcelain -- sniascore; echo "sniascore/ is out of sync with nbs/: run nbdev_export and commit"; exit 1
 fi
 python scripts/make_readme.py --check
+python scripts/contributing_map.py --check
 
 echo "== docs smoke build (every notebook to HTML from its saved outputs)"
 python scripts/build_docs.py

@@ -9,7 +9,7 @@ __all__ = ['MODEL_ENV', 'PRESETS', 'DEPLOYED_CUT', 'MIN_COVERAGE', 'PREPROCESS_C
            'classify', 'schema_path', 'observation_date', 'tns_report', 'pass_scores', 'plot_classification',
            'output_table']
 
-# %% ../nbs/11_classify.ipynb #fce9fdba
+# %% ../nbs/11_classify.ipynb #9cfa2812
 import datetime, functools, json, os, re, shutil, sys, tempfile, time, warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,7 +22,7 @@ from .files import FORMATS, file_state, file_stem, format_of, read_file
 from .preprocessing import GRID_WAVE, preprocess_spectra
 from . import model as _model_module
 
-# %% ../nbs/11_classify.ipynb #3c3a5512
+# %% ../nbs/11_classify.ipynb #fce164d4
 @functools.lru_cache(maxsize=4)
 def _load_model(path=None):
     "Load (once per process) the model in `path`, or the shipped one."
@@ -45,7 +45,7 @@ def model_version(model) -> str:
     parts = [card.get('created', ''), f'sha256:{sha[:8]}' if sha else '']
     return ' '.join(p for p in parts if p) or 'unknown'
 
-# %% ../nbs/11_classify.ipynb #a4f14515
+# %% ../nbs/11_classify.ipynb #0367f760
 PRESETS = ('strict', 'balanced', 'deployed')
 DEPLOYED_CUT = {'min_score': 0.9, 'max_sigma': None}  # SEDM's first TNS rule (paper section 7)
 
@@ -79,7 +79,7 @@ def describe_cuts(cuts) -> str:
     if cuts.get('max_sigma') is not None: s += f", sigma <= {cuts['max_sigma']:g}"
     return f"{cuts['preset']} ({s})"
 
-# %% ../nbs/11_classify.ipynb #a1648f5b
+# %% ../nbs/11_classify.ipynb #e6fa6e18
 _ZTF_NAME = re.compile(r'ZTF\d{2}[a-z]{7}')
 _MISSING = (None, '', 'NONE', 'NULL', 'N/A', '-')
 
@@ -103,7 +103,7 @@ def object_name(spectrum=None, source=None) -> str:
     if found: return found.group(0)
     return file_stem(source)
 
-# %% ../nbs/11_classify.ipynb #83c49123
+# %% ../nbs/11_classify.ipynb #022eae3c
 MIN_COVERAGE = 0.9  # fraction of 3800-9150 A a spectrum must span to be scored
 
 def _as_spectrum(item) -> Spectrum:
@@ -130,20 +130,22 @@ def _source_label(item, spectrum, i) -> str:
     src = (getattr(spectrum, 'meta', None) or {}).get('source') if spectrum is not None else None
     return str(src) if src is not None else f'<input {i}>'
 
-# %% ../nbs/11_classify.ipynb #2f08568d
+# %% ../nbs/11_classify.ipynb #22b5d09f
 PREPROCESS_CHUNK = 256  # spectra preprocessed together (the LOESS continuum is vectorised over a batch)
 RESULT_COLUMNS = ['file', 'spectrum_no', 'object', 'sniascore', 'sniascore_err', 'decision', 'redshift', 'redshift_err',
                   'preset', 'min_score', 'max_sigma', 'n_passes', 'seed', 'model_version', 'status', 'reason',
                   'warnings', 'sha256']
 
-def _read_input(item) -> tuple[list, str]:
-    "The spectra of one input and, for a file, the SHA-256 of the bytes they were read from ('' otherwise)."
-    if not isinstance(item, (str, os.PathLike)): return [_as_spectrum(item)], ''
-    path = Path(item)
-    if not path.is_file(): return read_file(path), ''          # raises with the reason (missing, a folder)
-    try: sha = file_state(path).sha256
-    except OSError as err: raise SpectrumError(f'{path}: cannot read file ({err.strerror or err})') from None
-    return read_file(path), sha
+def _input_sha256(item) -> str:
+    "SHA-256 of the bytes of a file input, taken before it is parsed ('' for arrays, or a file that cannot be read)."
+    if not isinstance(item, (str, os.PathLike)): return ''
+    try: return file_state(item).sha256 if Path(item).is_file() else ''
+    except OSError: return ''                                 # the reader reports why
+
+def _read_input(item) -> list:
+    "The spectra of one input (raises `SpectrumError` with the reason if it has none)."
+    if not isinstance(item, (str, os.PathLike)): return [_as_spectrum(item)]
+    return read_file(item)
 
 def _check_coverage(spectrum) -> str:
     "Why `spectrum` cannot be scored for its wavelength range ('' if it can)."
@@ -152,22 +154,22 @@ def _check_coverage(spectrum) -> str:
     return (f'spans only {cover:.0%} of {SEDM_RANGE[0]:.0f}-{SEDM_RANGE[1]:.0f} A '
             f'({spectrum.wave.min():.4g}-{spectrum.wave.max():.4g} A); another instrument or range?')
 
-# %% ../nbs/11_classify.ipynb #7c1412cf
+# %% ../nbs/11_classify.ipynb #b086591e
 def _prepare(items, progress=False):
     "Read and check every input: (spectra, rows); unusable inputs get status 'unreadable' or 'unusable' and a reason."
     from tqdm import tqdm
     spectra, rows = [], []
     for i, item in enumerate(tqdm(items, desc='reading', unit='file', disable=not progress, file=sys.stderr)):
-        label = _source_label(item, None, i)
+        label, sha = _source_label(item, None, i), _input_sha256(item)
         try:
             with warnings.catch_warnings():  # what a reader warns about is recorded in the warnings column instead
                 warnings.simplefilter('ignore')
-                found, sha = _read_input(item)
+                found = _read_input(item)
         except Exception as err:  # a bad input never stops a batch: record why and go on
             reason = str(err) if isinstance(err, SpectrumError) else f'{type(err).__name__}: {err}'
             spectra.append(None)
             rows.append({'file': label, 'spectrum_no': 0, 'object': object_name(None, label if isinstance(item, (str, os.PathLike)) else None),
-                         'status': 'unreadable', 'reason': reason, 'warnings': '', 'sha256': ''})
+                         'status': 'unreadable', 'reason': reason, 'warnings': '', 'sha256': sha})
             continue
         for k, spectrum in enumerate(found):
             src = _source_label(item, spectrum, i)
@@ -178,7 +180,7 @@ def _prepare(items, progress=False):
                          'warnings': '; '.join((spectrum.meta or {}).get('notes', [])), 'sha256': sha})
     return spectra, rows
 
-# %% ../nbs/11_classify.ipynb #93af937c
+# %% ../nbs/11_classify.ipynb #a8540e7d
 def _add_note(row, key, text):
     row[key] = '; '.join(t for t in (row.get(key, ''), text) if t)
 
@@ -207,7 +209,7 @@ def _preprocess(spectra, rows, idx):
         elif n: _add_note(rows[i], 'warnings', f'{n} grid bins outside the spectrum padded with its end values')
     return X[finite], [i for i, ok in zip(kept, finite) if ok]
 
-# %% ../nbs/11_classify.ipynb #c0d78bc6
+# %% ../nbs/11_classify.ipynb #fdff1d38
 def _reason(score, err, cuts) -> str:
     "Why a scored spectrum is not a confident SN Ia."
     why = []
@@ -235,7 +237,7 @@ def _score_chunks(model, spec_list, rows, cuts, n_passes, seed, progress):
         bar.update(len(kept))
     bar.close()
 
-# %% ../nbs/11_classify.ipynb #b48e92e5
+# %% ../nbs/11_classify.ipynb #f77af3b3
 def _finish_row(r, cuts, n_passes, seed, version):
     "Decision, redshift, cuts and provenance of one row."
     scored = r['status'] == 'scored' and 'sniascore' in r
@@ -268,7 +270,7 @@ def classify(spectra, preset='strict', n_passes=100, seed=0, min_score=None, max
     "Classify `spectra` (paths, `Spectrum`s, arrays; one or many): one row per spectrum, see the table above."
     return classify_batch(spectra, preset, n_passes, seed, min_score, max_sigma, model, progress)[0]
 
-# %% ../nbs/11_classify.ipynb #ac6f093d
+# %% ../nbs/11_classify.ipynb #dd6d393b
 TNS_SN_IA_TYPE_ID = 3        # TNS object type 'SN Ia'
 TNS_INSTRUMENT_IDS = {'SEDM': 149}
 TNS_SPECTYPE_OBJECT = 1
@@ -345,7 +347,7 @@ def tns_report(table, spectra=None, *, classifier=None, group_id=0, observer='SE
                           'n_passes': None if first is None else int(first['n_passes']),
                           'n_spectra': int(len(table)), 'n_ia_spectra': int(len(ia)), 'entries': provenance}}
 
-# %% ../nbs/11_classify.ipynb #b4d5c1cf
+# %% ../nbs/11_classify.ipynb #00d692fd
 SN_IA_LINES = [('Ca II H&K', 3945.0), ('Si II 4130', 4130.0), ('Fe II', 4924.0), ('Fe II', 5169.0), ('S II W', 5454.0),
                ('S II W', 5640.0), ('Si II 5972', 5972.0), ('Si II 6355', 6355.0), ('Ca II IR', 8579.0)]
 TELLURIC_BANDS = [(6860., 6960., 'O$_2$ B'), (7160., 7340., 'H$_2$O'), (7590., 7700., 'O$_2$ A'),
@@ -358,7 +360,7 @@ def pass_scores(spectrum, model=None, n_passes=100, seed=0) -> np.ndarray:
     X = np.asarray(preprocess_spectra([spectrum]), np.float32)
     return _model_module.mc_predict(model.classifier, X, n_passes=n_passes, seed=seed, return_passes=True)[2][:, 0]
 
-# %% ../nbs/11_classify.ipynb #f6ba1724
+# %% ../nbs/11_classify.ipynb #68c8e67f
 def _mark_tellurics(ax, wave):
     "Shade the telluric bands inside `wave`, labels at alternating heights (neighbouring bands are close)."
     for k, (lo, hi, name) in enumerate(TELLURIC_BANDS):
@@ -382,7 +384,7 @@ def _legend_lines(ax):
                        Patch(color='tab:red', alpha=0.15, label='blueshifted 10,000-15,000 km/s'),
                        Patch(color='tab:blue', alpha=0.2, label='telluric band')], fontsize=7, loc='upper right')
 
-# %% ../nbs/11_classify.ipynb #85dfd702
+# %% ../nbs/11_classify.ipynb #9356e5cf
 def _plot_passes(ax, passes, row):
     "Histogram of the pass scores with the score cut, the spread and the sigma cut."
     ax.hist(passes, bins=np.linspace(0, 1, 26), color='tab:gray')
@@ -424,7 +426,7 @@ def plot_classification(spectrum, row, passes=None, title=None):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/11_classify.ipynb #adac1b12
+# %% ../nbs/11_classify.ipynb #1e14ecf5
 OUTPUT_COLUMNS = ['file', 'spectrum_no', 'object', 'decision', 'sniascore', 'sniascore_err', 'redshift', 'redshift_err',
                   'status', 'reason', 'warnings', 'preset', 'min_score', 'max_sigma', 'n_passes', 'seed',
                   'model_version', 'sha256']

@@ -34,3 +34,26 @@ def test_import_is_light():
     code = 'import sys, sniascore; print("tensorflow" in sys.modules, "keras" in sys.modules)'
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ['False', 'False']
+
+
+NIGHT_PATH = ['sniascore.classify', 'sniascore.headers', 'sniascore.watch', 'sniascore.cli']
+NEVER_AT_NIGHT = ['sniascore.training', 'sniascore.datasets', 'sniascore.simulate', 'sniascore.templates',
+                  'sniascore.augmentation', 'sniascore.evaluation', 'sniascore.redshifts', 'sniascore.quality']
+
+
+def test_night_time_path_imports_no_training_data_or_simulation_code():
+    "The layering: what runs on every spectrum at night imports nothing that builds data sets or trains."
+    code = ('import sys, importlib\n'
+            f'for m in {NIGHT_PATH!r}: importlib.import_module(m)\n'
+            f'print(sorted(m for m in {NEVER_AT_NIGHT!r} if m in sys.modules))')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == '[]', out
+
+
+def test_contributing_maps_every_notebook():
+    "CONTRIBUTING.md's notebook table is generated from the notebooks (scripts/contributing_map.py)."
+    r = subprocess.run([sys.executable, str(ROOT / 'scripts' / 'contributing_map.py'), '--check'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout
+    text = (ROOT / 'CONTRIBUTING.md').read_text()
+    for nb in sorted((ROOT / 'nbs').glob('[0-9]*.ipynb')):
+        assert f'`{nb.stem}`' in text, nb.stem
