@@ -21,7 +21,7 @@ python scripts/build_docs.py
 echo "== Chromium for the browser test of the docs site"
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then   # CI: root on a fresh Debian machine
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-dejavu-core >/dev/null
   else
     echo "chromium/chromedriver missing and not root: tests/test_docs_site.py will skip its browser checks"
   fi
