@@ -16,8 +16,20 @@ fi
 python scripts/make_readme.py --check
 python scripts/contributing_map.py --check
 
-echo "== docs smoke build (every notebook to HTML from its saved outputs)"
+echo "== docs site (nbdev's processed notebooks to _docs/, offline; the browser test below opens it)"
 python scripts/build_docs.py
+
+echo "== Chromium for the browser test of the docs site"
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then   # CI: root on a fresh Debian machine
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-dejavu-core >/dev/null
+  else
+    echo "chromium/chromedriver missing and not root: tests/test_docs_site.py will skip its browser checks"
+  fi
+fi
+if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
+  chromium --version; export SNIASCORE_REQUIRE_BROWSER=1   # from here on a browser that will not start is a failure
+fi
 
 echo "== nbdev_test: every notebook, top to bottom"
 nbdev_test --n_workers 2 --timing
