@@ -13,7 +13,7 @@ it checks, and prints:
 
 Exit code 0 when every check holds, 1 otherwise.  Usage:
 
-    python scripts/soak_watch.py [--minutes 2] [--spectra 200] [--passes 20] [--seed 0]
+    python scripts/soak_watch.py [--minutes 2] [--spectra 200] [--passes 100] [--seed 0]
 """
 import argparse, hashlib, json, os, random, shutil, signal, subprocess, sys, tempfile, time
 from importlib.resources import files
@@ -131,7 +131,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--minutes', type=float, default=2.0)
     p.add_argument('--spectra', type=int, default=200)
-    p.add_argument('--passes', type=int, default=20)
+    p.add_argument('--passes', type=int, default=100)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--keep', action='store_true', help='keep the folder')
     args = p.parse_args(argv)
