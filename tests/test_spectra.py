@@ -36,8 +36,10 @@ def check_valid(spec):
     assert np.all(np.isfinite(spec.wave)) and np.all(np.isfinite(spec.flux))
     assert np.all(np.diff(spec.wave) > 0)
     assert spec.meta["coverage"] > 0
-    if spec.var is not None:
-        assert np.all(np.isfinite(spec.var)) and np.all(spec.var >= 0)
+    if spec.var is not None:  # a bad variance is NaN (counted), never a wrong number; the flux is kept
+        bad = np.isnan(spec.var)
+        assert np.all(np.isfinite(spec.var[~bad])) and np.all(spec.var[~bad] >= 0)
+        assert int(bad.sum()) == spec.meta.get("n_bad_variance", 0)
 
 
 def read_contract(func, *args, **kwargs):
