@@ -25,12 +25,12 @@ from .spectra import SpectrumError, data_dir
 # %% auto #0
 __all__ = ['SNID_LISTING_COLUMNS', 'SNID_TYPE_COLUMNS', 'SNID_RLAP_GRID', 'DASH_SOFTMAX_GRID', 'PUBLISHED_TABLE2',
            'PUBLISHED_LABEL', 'IA_COLOR', 'OTHER_COLOR', 'LINESTYLES', 'PREDICTION_COLUMNS', 'CACHE_SPECTRA_MIN_SCORE',
-           'SnidResult', 'spectrum_stem', 'read_snid_output', 'snid_best_match', 'read_snid_folder',
-           'read_dash_matches', 'dash_top_matches', 'grid_roc', 'upper_envelope', 'snid_roc', 'dash_roc', 'best_cut',
-           'rates', 'bootstrap_rates', 'rates_with_ci', 'cut_label', 'plot_score_histograms', 'rate_curves',
-           'plot_rates_vs_score', 'plot_roc', 'figure4', 'model_fingerprint', 'training_predictions', 'evaluate_survey',
-           'load_predictions', 'repo_root', 'survey_predictions', 'evaluate_cli', 'snid_baselines', 'real_sedm_truth',
-           'table_row', 'format_table2']
+           'CARD_REPORT_KEYS', 'REAL_SETS', 'SnidResult', 'spectrum_stem', 'read_snid_output', 'snid_best_match',
+           'read_snid_folder', 'read_dash_matches', 'dash_top_matches', 'grid_roc', 'upper_envelope', 'snid_roc',
+           'dash_roc', 'best_cut', 'rates', 'bootstrap_rates', 'rates_with_ci', 'cut_label', 'plot_score_histograms',
+           'rate_curves', 'plot_rates_vs_score', 'plot_roc', 'figure4', 'model_fingerprint', 'training_predictions',
+           'evaluate_survey', 'load_predictions', 'repo_root', 'survey_predictions', 'evaluate_cli', 'snid_baselines',
+           'real_sedm_truth', 'table_row', 'format_table2']
 
 # %% ../nbs/08_classification.ipynb #4af1c89e
 SNID_LISTING_COLUMNS = ['no', 'sn', 'type', 'lap', 'rlap', 'z', 'zerr', 'age', 'age_flag', 'grade']
@@ -435,9 +435,13 @@ PREDICTION_COLUMNS = ['spectrum_id', 'file', 'object', 'split', 'cls', 'type', '
 CACHE_SPECTRA_MIN_SCORE = 0.3   # non-Ia spectra above this score keep their preprocessed input in the cache
 
 
+CARD_REPORT_KEYS = ('deployed', 'real_spectra')  # added to a shipped card by `python -m sniascore.realcheck --update-card`
+
+
 def model_fingerprint(model) -> str:
-    "Short checksum of a model's card, to tell which model a cache was made with."
-    return hashlib.sha256(json.dumps(model.card, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    "Short checksum of a model's card, to tell which model a cache was made with (reports added after shipping left out)."
+    card = {k: v for k, v in model.card.items() if k not in CARD_REPORT_KEYS}
+    return hashlib.sha256(json.dumps(card, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def training_predictions(run_dir, model) -> tuple[dict, int | None, int | None]:
@@ -599,13 +603,16 @@ def evaluate_cli(argv=None):
     print(f'{len(table)} predictions written to {args.out} (reused from training: {table.attrs["reused_from_training"]})')
 
 # %% ../nbs/08_classification.ipynb #d02dbccb
+REAL_SETS = ('sedm_real', 'sedm_real_osc')  # folders of real SEDM spectra (and of their SNID outputs): never survey spectra
+
+
 def snid_baselines(predictions: pd.DataFrame, root=None) -> pd.DataFrame:
     """SNID best matches for the survey spectra that have SNID outputs in any folder of
     `baselines/snid/` (matched by file name), joined to `predictions`; empty when there are none."""
     root = Path(root) if root else data_dir('baselines', 'snid')
     stems = predictions.file.map(spectrum_stem) if 'file' in predictions else predictions.spectrum_id.astype(str)
     found = []
-    for folder in sorted(p for p in root.glob('*') if p.is_dir() and p.name != 'sedm_real'):
+    for folder in sorted(p for p in root.glob('*') if p.is_dir() and p.name not in REAL_SETS):
         table, _ = read_snid_folder(folder)
         found.append(table.assign(folder=folder.name))
     if not found:
