@@ -435,7 +435,7 @@ PREDICTION_COLUMNS = ['spectrum_id', 'file', 'object', 'split', 'cls', 'type', '
 CACHE_SPECTRA_MIN_SCORE = 0.3   # non-Ia spectra above this score keep their preprocessed input in the cache
 
 
-CARD_REPORT_KEYS = ('deployed', 'real_spectra', 'evidence')  # added to a shipped card by `python -m sniascore.realcheck` / `sniascore.evidence --update-card`
+CARD_REPORT_KEYS = ('deployed', 'real_spectra', 'evidence', 'preprocessing')  # added to a shipped card after `ship` (sniascore.realcheck, sniascore.evidence, training.write_card_keys)
 
 
 def model_fingerprint(model) -> str:

@@ -279,6 +279,17 @@ class SNIascore:
         return apply_cut(prediction["score"], prediction["score_err"], self.operating_points[point])
 
 
+def _check_preprocessing(card: dict, card_path) -> None:
+    "ModelError when the card records a preprocessing other than the package's (cards without the record pass)."
+    from sniascore.preprocessing import preprocessing_record
+    recorded, ours = card.get("preprocessing"), preprocessing_record()
+    if recorded is None: return
+    differ = {k: (recorded.get(k), v) for k, v in ours.items() if recorded.get(k) != v}
+    if differ:
+        raise ModelError(f"{card_path}: the model was trained on other preprocessing than this package applies "
+                         f"(card vs package: {differ}); it would see its spectra differently than in training")
+
+
 def load(path=None) -> SNIascore:
     "Load the shipped (or any `sniascore-train --ship`) models from `path`, checking their SHA-256."
     path = Path(path) if path is not None else MODELS_DIR
@@ -289,6 +300,7 @@ def load(path=None) -> SNIascore:
         card = json.loads(card_path.read_text())
     except json.JSONDecodeError as e:
         raise ModelError(f"{card_path}: not valid JSON ({e})") from None
+    _check_preprocessing(card, card_path)
     models = {}
     for name in ("classifier", "regressor"):
         file = path / f"{name}.keras"

@@ -14,7 +14,7 @@ from .spectra import Spectrum, SpectrumError
 
 # %% auto #0
 __all__ = ['BIN_WIDTH', 'N_BINS', 'GRID_EDGES', 'GRID_WAVE', 'SPAN', 'CONTINUUM_FLOOR', 'CLIP', 'to_grid', 'rloess',
-           'invalid_rows', 'continuum', 'preprocess', 'grid_spectra', 'preprocess_spectra']
+           'invalid_rows', 'continuum', 'preprocess', 'grid_spectra', 'preprocess_spectra', 'preprocessing_record']
 
 # %% ../nbs/01_preprocessing.ipynb #f51b1ce8
 BIN_WIDTH = 25.6                                   # Å
@@ -270,3 +270,12 @@ def preprocess_spectra(spectra, *, return_padded: bool = False, **kwargs):
         raise SpectrumError(f"cannot preprocess (median flux <= 0 on the grid): {', '.join(names)}")
     out = preprocess(on_grid, **kwargs)
     return (out, n_padded) if return_padded else out
+
+# %% ../nbs/01_preprocessing.ipynb #dcb9b658
+def preprocessing_record() -> dict:
+    "The preprocessing this package applies, as a model card records it: grid, LOESS continuum, floor and clipping."
+    import inspect
+    defaults = lambda f: {k: p.default for k, p in inspect.signature(f).parameters.items()}
+    return dict(grid_start=float(GRID_EDGES[0]), bin_width=BIN_WIDTH, n_bins=N_BINS, loess_span=SPAN,
+                loess_degree=2, loess_iterations=defaults(continuum)['iterations'], loess_cutoff=defaults(rloess)['cutoff'],
+                continuum_floor=CONTINUUM_FLOOR, clip=list(CLIP))

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .model import (ModelError, build_classifier, build_regressor, mc_dropout_layers, mc_predict,
                               sha256_file, MODELS_DIR, DEFAULT_ARCH, N_BINS)
+from .preprocessing import preprocessing_record
 from .metrics import (cut_search, roc_envelope, operating_point, counts_at_fpr, redshift_metrics,
                                apply_cut)
 import keras
@@ -533,6 +534,7 @@ def model_card(summary: dict, dataset: dict | None = None, checksums: dict | Non
         prediction=dict(n_passes=100, seed=0, score="mean P(SN Ia) over MC-dropout passes",
                         score_err="standard deviation over passes (ddof=1)"),
         versions=_versions(), checksums=checksums or {},
+        preprocessing=preprocessing_record(),  # `sniascore.model.load` refuses a model fed differently
     ))
 
 
@@ -673,6 +675,7 @@ def card_markdown(card: dict) -> str:
     lines += [f"- {k} spectra: {v}" for k, v in card["sizes"].items()]
     lines += ["", "## Architecture and training", "", f"- architecture: `{json.dumps(card['architecture'])}`",
               f"- optimizer: `{json.dumps(card['training'])}`"]
+    if card.get("preprocessing"): lines.append(f"- preprocessing (checked when the model is loaded): `{json.dumps(card['preprocessing'])}`")
     for k, v in card["schedule"].items():
         if k == "trained_on":  # per network, one line per stretch of epochs
             lines += [f"- trained on ({net}): " + "; ".join(parts) for net, parts in v.items()]
