@@ -85,7 +85,8 @@ def _unchanged(target: Path, read: FileState):
     st = os.stat(target)
     if (st.st_size, st.st_mtime_ns) != (read.size, read.mtime_ns):
         raise StaleFile(f'{target.name}: changed while its header was prepared; header not written')
-    if is_open_for_writing(target): raise StaleFile(f'{target.name}: open for writing by another process; header not written')
+    if is_open_for_writing(target):  # one /proc scan per file, at the last moment (about 10 ms with 80 processes)
+        raise StaleFile(f'{target.name}: open for writing by another process; header not written')
 
 def write_result_header(path, row, *, expected_sha256: str | None = None) -> FileState:
     "Write the result `row` into the spectrum file `path` (ASCII or FITS) under the rules above."
@@ -95,7 +96,6 @@ def write_result_header(path, row, *, expected_sha256: str | None = None) -> Fil
     read = file_state(target, data)
     if isinstance(expected, str) and expected and read.sha256 != expected:
         raise StaleFile(f'{Path(path).name}: changed since it was classified; header not written')
-    if is_open_for_writing(target): raise StaleFile(f'{Path(path).name}: open for writing by another process; header not written')
     vals = header_values(row)
     new = ascii_with_keys(data, vals) if kind == 'ascii' else fits_with_keys(data, vals)
     atomic_write(target, new, check=lambda: _unchanged(target, read))
