@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['EXIT_OK', 'EXIT_ERROR', 'EXIT_USAGE', 'EXIT_UNSCORED', 'EXIT_INTERRUPTED', 'EXIT_PIPE', 'EXIT_CODES',
            'PRESET_CHOICES', 'TABLE_REASON_WIDTH', 'TF_STARTUP_NOISE', 'positive_int', 'non_negative_int', 'unit_float',
-           'positive_float', 'non_negative_float', 'quiet_native_stderr', 'read_card', 'example_paths',
+           'positive_float', 'non_negative_float', 'PIPELINE', 'quiet_native_stderr', 'read_card', 'example_paths',
            'collect_inputs', 'nothing_to_classify', 'format_table', 'save_table', 'cmd_classify', 'cmd_watch',
-           'cmd_report', 'cmd_plot', 'cmd_info', 'build_parser', 'main']
+           'cmd_report', 'cmd_plot', 'cmd_info', 'run_pipeline', 'build_parser', 'main']
 
-# %% ../nbs/12_cli.ipynb #a6f5b5f8
+# %% ../nbs/12_cli.ipynb #97fbe2be
 import argparse, contextlib, json, math, os, re, signal, sys, tempfile
 from pathlib import Path
 
@@ -20,7 +20,7 @@ EXIT_CODES = {EXIT_OK: 'every spectrum scored', EXIT_ERROR: 'fatal error', EXIT_
 PRESET_CHOICES = ('strict', 'balanced', 'deployed')  # sniascore.classify.PRESETS, without importing the model
 TABLE_REASON_WIDTH = 60
 
-# %% ../nbs/12_cli.ipynb #433fc79a
+# %% ../nbs/12_cli.ipynb #4694bb54
 TF_STARTUP_NOISE = [re.compile(p) for p in (
     r'oneDNN custom operations are on', r'All log messages before absl::InitializeLog', r'cpu_feature_guard',
     r'This TensorFlow binary is optimized', r'To enable the following instructions', r'rebuild TensorFlow with',
@@ -43,7 +43,7 @@ def quiet_native_stderr(noise=TF_STARTUP_NOISE):
                     if not any(p.search(l) for p in noise)]
             if kept: sys.stderr.write(''.join(kept)); sys.stderr.flush()
 
-# %% ../nbs/12_cli.ipynb #e9d9942e
+# %% ../nbs/12_cli.ipynb #ad1cc5d8
 def _number(kind, test, what):
     def parse(text):
         try: value = kind(text)
@@ -59,7 +59,7 @@ unit_float = _number(float, lambda v: 0 <= v <= 1, 'a number in [0, 1]')
 positive_float = _number(float, lambda v: math.isfinite(v) and v > 0, 'a number > 0')
 non_negative_float = _number(float, lambda v: math.isfinite(v) and v >= 0, 'a number >= 0')
 
-# %% ../nbs/12_cli.ipynb #e218d938
+# %% ../nbs/12_cli.ipynb #c6c1473e
 def _model_folder(model=None) -> Path:
     "Folder of the model `sniascore.classify.get_model` would load (same rule; read here without importing TensorFlow)."
     from importlib.resources import files
@@ -74,7 +74,7 @@ def read_card(model=None) -> dict:
     if not path.exists(): raise FileNotFoundError(f'{folder}: no model_card.json in this folder (is it a sniascore model?)')
     return json.loads(path.read_text())
 
-# %% ../nbs/12_cli.ipynb #cb2eb40a
+# %% ../nbs/12_cli.ipynb #af66b6e7
 def example_paths() -> list:
     "The example spectra shipped in `sniascore/examples/`, plus the real SEDM spectra in `data_dir('sedm_real')` if present."
     from importlib.resources import files
@@ -101,7 +101,7 @@ def nothing_to_classify(entries, paths) -> str:
             f"{'; '.join(f'{Path(e.path).name}: {e.reason}' for e in skipped[:3])}{' ...' if len(skipped) > 3 else ''})"
             if skipped else f"{where}: {'; '.join(e.reason for e in entries)}")
 
-# %% ../nbs/12_cli.ipynb #c5b4944d
+# %% ../nbs/12_cli.ipynb #a59c9aa0
 def format_table(out) -> str:
     "Readable, left-aligned table of an output table (see `sniascore.classify.output_table`)."
     import pandas as pd
@@ -132,7 +132,7 @@ def save_table(out, path):
         path.write_text(json.dumps(records, indent=1) + '\n')
     else: out.to_csv(path, index=False)
 
-# %% ../nbs/12_cli.ipynb #b35e9514
+# %% ../nbs/12_cli.ipynb #7d6c08b6
 def _load(args):
     "The `sniascore.classify` module and the model of `args`, TensorFlow's start-up lines filtered."
     with quiet_native_stderr():
@@ -160,7 +160,7 @@ def _entry_rows(entries, table, verbose):
                                       columns=RESULT_COLUMNS))
     return pd.concat(parts, ignore_index=True) if parts else table
 
-# %% ../nbs/12_cli.ipynb #326867b1
+# %% ../nbs/12_cli.ipynb #a1a50b08
 def _summary(table, cuts_text, entries=()) -> str:
     "The summary printed on stderr: counts, cuts, each unscored input with its reason, and skipped files."
     counts = table['decision'].value_counts()
@@ -184,7 +184,7 @@ def _write_headers(table) -> int:
             table.loc[i, 'reason'] = '; '.join(t for t in (row['reason'], f'header not written: {err}') if t)
     return failed
 
-# %% ../nbs/12_cli.ipynb #3ed011e8
+# %% ../nbs/12_cli.ipynb #cfc869ab
 def cmd_classify(args) -> int:
     "`sniascore classify`: classify files, folders and globs; print a table, optionally save it and write headers."
     entries = collect_inputs(args.paths, args.examples)
@@ -207,7 +207,7 @@ def _usage(args, message) -> int:
     print(f'sniascore {args.command}: {message}', file=sys.stderr)
     return EXIT_USAGE
 
-# %% ../nbs/12_cli.ipynb #6ba7d993
+# %% ../nbs/12_cli.ipynb #a599fa73
 def cmd_watch(args) -> int:
     "`sniascore watch`: classify new spectra in a folder as they appear."
     import threading
@@ -232,7 +232,7 @@ def cmd_watch(args) -> int:
         for sig, handler in previous.items(): signal.signal(sig, handler)
     return EXIT_OK
 
-# %% ../nbs/12_cli.ipynb #16b261d7
+# %% ../nbs/12_cli.ipynb #4df8cfc3
 def cmd_report(args) -> int:
     "`sniascore report`: draft a TNS classification report (JSON) for the spectra classified Ia. Sends nothing."
     entries = collect_inputs(args.paths)
@@ -252,7 +252,7 @@ def cmd_report(args) -> int:
     if not args.out: print(text)
     return EXIT_UNSCORED if len(bad) else EXIT_OK
 
-# %% ../nbs/12_cli.ipynb #cbe1d340
+# %% ../nbs/12_cli.ipynb #1b44a6ec
 def cmd_plot(args) -> int:
     "`sniascore plot`: PNG of one spectrum with its classification (and the pass scores with --mc); unscored ones too."
     path = Path(args.file)
@@ -277,7 +277,7 @@ def cmd_plot(args) -> int:
     if not scored: print(f"sniascore plot: {path} is unscored: {row['reason']}", file=sys.stderr)
     return EXIT_OK if scored else EXIT_UNSCORED
 
-# %% ../nbs/12_cli.ipynb #5bead5fc
+# %% ../nbs/12_cli.ipynb #fc73e72e
 def cmd_info(args) -> int:
     "`sniascore info`: print the model card (its Markdown form when the model folder has one, else the JSON)."
     card = read_card(args.model)
@@ -286,7 +286,7 @@ def cmd_info(args) -> int:
     else: print(markdown.read_text())
     return EXIT_OK
 
-# %% ../nbs/12_cli.ipynb #160e5f66
+# %% ../nbs/12_cli.ipynb #ee360966
 def _model_options() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group('classification')
@@ -315,7 +315,7 @@ def _out_file(suffixes):
         return text
     return parse
 
-# %% ../nbs/12_cli.ipynb #effbd975
+# %% ../nbs/12_cli.ipynb #9e6fab99
 def _add_classify(sub, opts):
     p = sub.add_parser('classify', parents=[opts], help='classify spectra and print a table',
                        description='Classify spectrum files, folders and globs; one row per spectrum.')
@@ -342,7 +342,25 @@ def _add_watch(sub, opts):
     p.add_argument('--write-header', action='store_true', help='write the results into each spectrum file (atomically)')
     p.set_defaults(func=cmd_watch)
 
-# %% ../nbs/12_cli.ipynb #af3adaf8
+# %% ../nbs/12_cli.ipynb #feca57bf
+PIPELINE = {  # subcommand -> (module, function, what it does); each parses its own options
+    'survey': ('sniascore.datasets', 'survey_cli', 'simulate the SEDM survey to train and evaluate on (also: sniascore-survey)'),
+    'train': ('sniascore.training', 'train_cli', 'train, select epochs and ship the networks (also: sniascore-train)'),
+    'evaluate': ('sniascore.evaluation', 'evaluate_cli', "cache a model's predictions on a survey's validation and test splits"),
+}
+
+def _add_pipeline(sub):
+    for name, (_, _, what) in PIPELINE.items():
+        sub.add_parser(name, help=what, add_help=False)   # listed by `sniascore --help`; the command parses the rest
+
+def run_pipeline(name: str, argv) -> int:
+    "Run the pipeline step `name` with its own arguments, as `sniascore NAME ARGS...` does."
+    import importlib
+    module, func, _ = PIPELINE[name]
+    result = getattr(importlib.import_module(module), func)(list(argv))
+    return EXIT_OK if result is None else int(result)
+
+# %% ../nbs/12_cli.ipynb #06351942
 def _add_others(sub, opts):
     p = sub.add_parser('report', parents=[opts], help='draft a TNS classification report (JSON) for the SNe Ia; sends nothing')
     p.add_argument('paths', nargs='+', metavar='PATH')
@@ -371,11 +389,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--version', action='version', version=f'sniascore {__version__}')
     sub = parser.add_subparsers(dest='command', metavar='COMMAND')
     opts = _model_options()
-    _add_classify(sub, opts); _add_watch(sub, opts); _add_others(sub, opts)
+    _add_classify(sub, opts); _add_watch(sub, opts); _add_others(sub, opts); _add_pipeline(sub)
     for p in sub.choices.values(): p.epilog, p.formatter_class = f'exit codes:\n{codes}', argparse.RawDescriptionHelpFormatter
     return parser
 
-# %% ../nbs/12_cli.ipynb #24d20b5c
+# %% ../nbs/12_cli.ipynb #9d16a34a
 def _interrupt(signum, frame): raise KeyboardInterrupt(signal.Signals(signum).name)
 
 def _run(args) -> int:
@@ -393,6 +411,8 @@ def _run(args) -> int:
 def main(argv=None) -> int:
     "Entry point of the `sniascore` command; returns the exit code."
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    if argv and argv[0] in PIPELINE: return run_pipeline(argv[0], argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, 'command', None): parser.print_help(); return EXIT_USAGE
@@ -401,5 +421,5 @@ def main(argv=None) -> int:
         for sig in (signal.SIGTERM, signal.SIGHUP): signal.signal(sig, _interrupt)
     return _run(args)
 
-# %% ../nbs/12_cli.ipynb #189489da
+# %% ../nbs/12_cli.ipynb #0341d9f7
 if __name__ == '__main__' and globals().get('__package__') == 'sniascore': raise SystemExit(main())
