@@ -388,25 +388,16 @@ def readme_section(card: dict) -> str:
 
 # %% ../nbs/08a_evidence.ipynb #781b2ab8
 def main(argv=None):
-    "Command line: `python -m sniascore.evidence --update-card` and/or `--readme-cell`."
-    import argparse
-    from sniascore.model import MODELS_DIR
-    p = argparse.ArgumentParser(prog='python -m sniascore.evidence', description='The template-level evidence (notebook 08a).')
-    p.add_argument('--update-card', action='store_true', help="write the card's `evidence` key and MODEL_CARD.md")
-    p.add_argument('--readme-cell', action='store_true', help="write the README's section into nbs/index.ipynb")
-    p.add_argument('--models', default=None, help='model folder (default: the shipped one)')
-    args = p.parse_args(argv)
-    if not (args.update_card or args.readme_cell): p.error('give --update-card and/or --readme-cell')
-    folder = Path(args.models or MODELS_DIR)
-    if args.update_card:
+    "Command line: `python -m sniascore.evidence --update-card` and/or `--readme-cell` (`sniascore.realcheck.report_cli`)."
+    from sniascore.realcheck import report_cli
+    def update(folder):
         from sniascore.evaluation import load_predictions
         from sniascore.classify import DEPLOYED_CUT
         from sniascore.training import write_card_keys
         card = json.loads((folder / 'model_card.json').read_text())
         predictions, _ = load_predictions(repo_root() / 'nbs' / 'cache' / 'predictions.ecsv')
         write_card_keys(card_evidence(predictions, {**card['operating_points'], 'deployed': DEPLOYED_CUT}), folder)
-    if args.readme_cell:
-        from sniascore.realcheck import write_readme_cell
-        write_readme_cell(readme_section(json.loads((folder / 'model_card.json').read_text())), heading=README_HEADING)
+    report_cli(argv, 'python -m sniascore.evidence', 'The template-level evidence (notebook 08a).', update, readme_section,
+               README_HEADING, "write the card's `evidence` key and MODEL_CARD.md from the predictions cache")
 
 if __name__ == '__main__' and Path(sys.argv[0]).name == 'evidence.py': main()

@@ -25,7 +25,7 @@ __all__ = ['REAL_SET', 'CALIBRATION_SET', 'CARD_KEY', 'DEPLOYED_KEY', 'N_PASSES'
            'snid_matches', 'assemble', 'tpr_at_fp', 'roc_summary', 'preset_rates', 'seed_spread', 'calibration_table',
            'on_sedm_grid', 'flux_stats', 'input_stats', 'held_out_templates', 'match_template', 'matched_simulations',
            'spectra_stats', 'matched_table', 'sigma_rule', 'cross_validate', 'sigma_cut_cv', 'summarise',
-           'deployed_rates', 'real_check', 'update_card', 'readme_section', 'write_readme_cell', 'main']
+           'deployed_rates', 'real_check', 'update_card', 'readme_section', 'write_readme_cell', 'report_cli', 'main']
 
 # %% ../nbs/10a_real_spectra.ipynb #be3e1e8c
 REAL_SET, CALIBRATION_SET = 'sedm_real_osc', 'sedm_real'   # data_dir() folders: the independent set, the noise-model set
@@ -460,11 +460,10 @@ def write_readme_cell(text: str, index=None, heading: str = README_HEADING) -> b
     return True
 
 # %% ../nbs/10a_real_spectra.ipynb #16334466
-def main(argv=None):
-    "Command line: `python -m sniascore.realcheck --update-card` and/or `--readme-cell`."
-    p = argparse.ArgumentParser(prog='python -m sniascore.realcheck', description='Real SEDM spectra as the judge (notebook 10a).')
-    p.add_argument('--update-card', action='store_true', help="measure the shipped model on the real spectra and write the "
-                   "'real_spectra' and 'deployed' keys of model_card.json and MODEL_CARD.md (about a minute)")
+def report_cli(argv, prog: str, description: str, update, section, heading: str, update_help: str):
+    "The command line of a report added to a shipped card: `--update-card` runs `update(folder)`, `--readme-cell` writes `section(card)`."
+    p = argparse.ArgumentParser(prog=prog, description=description)
+    p.add_argument('--update-card', action='store_true', help=update_help)
     p.add_argument('--readme-cell', action='store_true', help="write the README's section into nbs/index.ipynb from the card")
     p.add_argument('--models-dir', default=None, help='model folder (default: the shipped models)')
     args = p.parse_args(argv)
@@ -472,12 +471,21 @@ def main(argv=None):
     from sniascore.model import MODELS_DIR
     folder = Path(args.models_dir or MODELS_DIR)
     if args.update_card:
+        update(folder)
+        print(f'wrote the report into {folder / "model_card.json"} and MODEL_CARD.md')
+    if args.readme_cell:
+        changed = write_readme_cell(section(json.loads((folder / 'model_card.json').read_text())), heading=heading)
+        print('README cell of nbs/index.ipynb ' + ('written: now run python scripts/make_readme.py' if changed else 'unchanged'))
+
+
+def main(argv=None):
+    "Command line: `python -m sniascore.realcheck --update-card` and/or `--readme-cell`."
+    def update(folder):
         from sniascore.model import load
         update_card(real_check(model=load(folder)), folder)
-        print(f'wrote {CARD_KEY!r} and {DEPLOYED_KEY!r} into {folder / "model_card.json"} and MODEL_CARD.md')
-    if args.readme_cell:
-        changed = write_readme_cell(readme_section(json.loads((folder / 'model_card.json').read_text())))
-        print('README cell of nbs/index.ipynb ' + ('written: now run python scripts/make_readme.py' if changed else 'unchanged'))
+    report_cli(argv, 'python -m sniascore.realcheck', 'Real SEDM spectra as the judge (notebook 10a).', update, readme_section,
+               README_HEADING, "measure the shipped model on the real spectra and write the 'real_spectra' and 'deployed' "
+               "keys of model_card.json and MODEL_CARD.md (about a minute)")
 
 
 if __name__ == '__main__' and Path(sys.argv[0]).name == 'realcheck.py':
