@@ -7,7 +7,7 @@ __all__ = ['EXIT_OK', 'EXIT_ERROR', 'EXIT_USAGE', 'EXIT_UNSCORED', 'EXIT_INTERRU
            'PRESET_CHOICES', 'TABLE_REASON_WIDTH', 'TF_STARTUP_NOISE', 'positive_int', 'non_negative_int', 'unit_float',
            'positive_float', 'non_negative_float', 'PIPELINE', 'quiet_native_stderr', 'read_card', 'example_paths',
            'collect_inputs', 'nothing_to_classify', 'format_table', 'save_table', 'cmd_classify', 'cmd_watch',
-           'cmd_report', 'cmd_plot', 'cmd_info', 'run_pipeline', 'build_parser', 'main']
+           'cmd_report', 'cmd_plot', 'cmd_info', 'run_pipeline', 'build_parser', 'cmd_search', 'cmd_batch', 'main']
 
 # %% ../nbs/12_cli.ipynb #97fbe2be
 import argparse, contextlib, json, math, os, re, signal, sys, tempfile
@@ -389,9 +389,69 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--version', action='version', version=f'sniascore {__version__}')
     sub = parser.add_subparsers(dest='command', metavar='COMMAND')
     opts = _model_options()
-    _add_classify(sub, opts); _add_watch(sub, opts); _add_others(sub, opts); _add_pipeline(sub)
+    _add_classify(sub, opts); _add_watch(sub, opts); _add_others(sub, opts); _add_search(sub, opts); _add_batch(sub, opts); _add_pipeline(sub)
     for p in sub.choices.values(): p.epilog, p.formatter_class = f'exit codes:\n{codes}', argparse.RawDescriptionHelpFormatter
     return parser
+
+# %% ../nbs/12_cli.ipynb #0e402a80
+def cmd_search(args) -> int:
+    "`sniascore search`: run or resume the architecture search of SPACE on the survey; print the results table."
+    if not Path(args.space).is_file(): return _usage(args, f'{args.space}: no such search-space file')
+    if not Path(args.survey).is_dir(): return _usage(args, f'{args.survey}: no such survey folder (sniascore-survey --out {args.survey})')
+    from sniascore.search import SpaceError, load_space, run_search
+    try: load_space(Path(args.space))
+    except (SpaceError, ValueError) as err: return _usage(args, f'{args.space}: {err}')
+    table = run_search(Path(args.space), args.survey, args.out, scheduler=args.scheduler, workers=args.workers,
+                       epochs=args.epochs, serial=args.serial, max_trials=args.max_trials)
+    print(f"{len(table)} finished configuration(s); results in {Path(args.out) / 'results.csv'}", file=sys.stderr)
+    cols = ['layers', 'units', 'dropouts', 'learning_rate', 'batch_size', 'best_epoch', 'n_ia_fpr0', 'n_ia_fpr1', 'roc_auc', 'state']
+    print(table[cols].to_string(index=False))
+    return EXIT_UNSCORED if (table['state'] != 'COMPLETE').any() else EXIT_OK
+
+# %% ../nbs/12_cli.ipynb #5611752c
+def cmd_batch(args) -> int:
+    "`sniascore batch`: reclassify many spectrum files on Dask workers into one CSV, skipping files already in it."
+    entries = collect_inputs(args.paths)
+    if (problem := nothing_to_classify(entries, args.paths)): return _usage(args, problem)
+    from sniascore.search import reclassify
+    table = reclassify(args.paths, args.out, scheduler=args.scheduler, workers=args.workers, chunk=args.chunk,
+                       preset=args.preset, n_passes=args.passes, seed=args.seed, min_score=args.min_score,
+                       max_sigma=args.max_sigma, model=args.model, progress=not args.quiet)
+    counts = table['decision'].value_counts()
+    print(f"{len(table)} rows in {args.out}: {counts.get('Ia', 0)} Ia, {counts.get('not confident', 0)} not confident, "
+          f"{counts.get('unscored', 0)} unscored", file=sys.stderr)
+    return EXIT_UNSCORED if counts.get('unscored', 0) else EXIT_OK
+
+# %% ../nbs/12_cli.ipynb #9cf667de
+def _scheduler(text):
+    if not re.fullmatch(r'([a-z]+://)?[\w.\-]+(:\d+)?', text): raise argparse.ArgumentTypeError(f'must be an address like tcp://host:8786, got {text!r}')
+    return text
+
+def _add_search(sub, opts):
+    p = sub.add_parser('search', help="run the architecture search of section 4.1 on Dask (resumable)",
+                       description='Train and judge every network of a search-space file (grid or TPE) on Dask workers; '
+                                   'the study and each network live in --out, and re-running the command resumes it.')
+    p.add_argument('space', metavar='SPACE.toml', help='search-space file (see the sniascore.search docs)')
+    p.add_argument('--survey', required=True, help='survey folder written by sniascore-survey (reachable by every worker)')
+    p.add_argument('--out', required=True, help='output folder: study.journal, results.csv, trials/ (re-run to resume)')
+    p.add_argument('--scheduler', type=_scheduler, default=None, help='address of a running Dask scheduler (default: a LocalCluster)')
+    p.add_argument('--workers', type=positive_int, default=2, help='LocalCluster worker processes (default: %(default)s)')
+    p.add_argument('--epochs', type=positive_int, default=None, help="epochs per network, replacing the file's")
+    p.add_argument('--max-trials', type=positive_int, default=None, help='start at most this many trials, then stop')
+    p.add_argument('--serial', action='store_true', help='run the trials one by one in this process (no Dask)')
+    p.set_defaults(func=cmd_search)
+
+def _add_batch(sub, opts):
+    p = sub.add_parser('batch', parents=[opts], help='reclassify an archive of spectra on Dask (resumable)',
+                       description='Classify many spectrum files on Dask workers into one CSV, one row per spectrum; '
+                                   'files already in it with the same SHA-256 are skipped.')
+    p.add_argument('paths', nargs='+', metavar='PATH', help='spectrum files, folders or globs')
+    p.add_argument('--out', required=True, type=_out_file(('.csv',)), help='results table (.csv), created or completed')
+    p.add_argument('--scheduler', type=_scheduler, default=None, help='address of a running Dask scheduler (default: a LocalCluster)')
+    p.add_argument('--workers', type=positive_int, default=2, help='LocalCluster worker processes (default: %(default)s)')
+    p.add_argument('--chunk', type=positive_int, default=100, help='files per task (default: %(default)s)')
+    p.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
+    p.set_defaults(func=cmd_batch)
 
 # %% ../nbs/12_cli.ipynb #9d16a34a
 def _interrupt(signum, frame): raise KeyboardInterrupt(signal.Signals(signum).name)
