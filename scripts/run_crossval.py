@@ -1,0 +1,58 @@
+"""Run one fold of the template-grouped cross-validation (notebook 08b, `sniascore.crossval.run_fold`).
+
+    python scripts/run_crossval.py --fold 0 [--epochs 60 --every 2 --threads 1 --survey data/survey --out runs/cv]
+
+Trains fold F's classifier in OUT/foldF (resuming if that folder holds epochs), selects its epoch and presets on its
+validation part and writes OUT/foldF/oof.csv and summary.json. `--gather` instead collects every finished fold's
+oof.csv into nbs/cache/crossval_oof.csv. Exit codes: 0 done, 2 bad arguments, 1 the survey is not the shipped one.
+"""
+import argparse, os, sys
+from pathlib import Path
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--fold', type=int, help='fold to run, 0..K-1')
+    p.add_argument('--gather', action='store_true', help='collect finished folds into nbs/cache/crossval_oof.csv')
+    p.add_argument('--epochs', type=int, default=None, help='classifier epochs (default: crossval.CV_SCHEDULE)')
+    p.add_argument('--every', type=int, default=None, help='scan every N-th epoch (default: crossval.CV_SCHEDULE)')
+    p.add_argument('--train-until', type=int, default=None,
+                   help='only train the fold up to this epoch and stop (a later run without it resumes and finishes)')
+    p.add_argument('--threads', type=int, default=1, help='TensorFlow intra/inter-op threads (default 1)')
+    p.add_argument('--survey', default='data/survey', help='survey folder (default data/survey)')
+    p.add_argument('--out', default='runs/cv', help='folder of the fold runs (default runs/cv)')
+    args = p.parse_args(argv)
+    if (args.fold is None) == (not args.gather):
+        p.error('give exactly one of --fold F or --gather')
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    os.environ['OMP_NUM_THREADS'] = str(args.threads)
+    from sniascore import crossval
+    if args.gather:
+        from sniascore.datasets import load_survey
+        for path in crossval.gather_oof(args.out, load_survey(args.survey)):
+            print(f'wrote {path}')
+        return 0
+    if not 0 <= args.fold < crossval.CV_K:
+        p.error(f'--fold must be in 0..{crossval.CV_K - 1}')
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    from sniascore.datasets import load_survey, catalog_sha256
+    from sniascore.model import load
+    survey = load_survey(args.survey)
+    if catalog_sha256(survey.catalog) != load().card['dataset']['catalog_sha256']:
+        print(f'{args.survey}: not the shipped survey (catalog checksum differs)', file=sys.stderr)
+        return 1
+    schedule = {**crossval.CV_SCHEDULE, **{k: v for k, v in (('epochs', args.epochs), ('every', args.every)) if v}}
+    if args.train_until:
+        from sniascore.training import train_network
+        tr = crossval.fold_arrays(survey, args.fold)['train']
+        train_network('classifier', tr['X'], tr['y'], Path(args.out) / f'fold{args.fold}', args.train_until,
+                      seed=schedule['seed'])
+        return 0
+    crossval.run_fold(survey, args.fold, Path(args.out) / f'fold{args.fold}', **schedule)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Tests of sniascore.crossval (notebook 08b): template-grouped folds over the whole survey and the committed
+out-of-fold cache (no training here)."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sniascore import crossval as cv
+from sniascore.evaluation import repo_root
+from sniascore.metrics import apply_cut
+
+ROOT = repo_root()
+
+
+@pytest.fixture(scope='module')
+def folds():
+    return pd.read_csv(ROOT / cv.FOLDS_CACHE, index_col='row')
+
+
+@pytest.fixture(scope='module')
+def oof():
+    return pd.read_csv(ROOT / cv.OOF_CACHE)
+
+
+@pytest.fixture(scope='module')
+def summaries():
+    return {s['fold']: s for s in json.loads((ROOT / cv.SUMMARY_CACHE).read_text())}
+
+
+def test_folds_are_disjoint_in_template_sns(folds):
+    assert folds.groupby('unit').fold.nunique().max() == 1
+    cv.check_folds(folds, cv.CV_K)
+    broken = folds.copy()
+    broken.iloc[0, broken.columns.get_loc('fold')] = (broken.fold.iloc[0] + 1) % cv.CV_K
+    with pytest.raises(ValueError, match='more than one fold'):   # the check can fail
+        cv.check_folds(broken, cv.CV_K)
+
+
+def test_each_template_is_tested_and_validates_exactly_once(folds):
+    roles = pd.concat([cv.fold_split(folds, f, cv.CV_K) for f in range(cv.CV_K)], axis=1, keys=range(cv.CV_K))
+    assert ((roles == 'test').sum(axis=1) == 1).all()
+    assert ((roles == 'validation').sum(axis=1) == 1).all()
+    for f in range(cv.CV_K):   # within a fold, no template SN has two roles
+        assert (pd.DataFrame(dict(unit=folds.unit, role=roles[f])).groupby('unit').role.nunique() == 1).all()
+
+
+def test_folds_are_stratified_by_class(folds):
+    per_class = folds.pivot_table(index='cls', columns='fold', values='unit', aggfunc='nunique', fill_value=0)
+    assert (per_class.max(axis=1) - per_class.min(axis=1)).max() <= 1
+
+
+def test_folds_cache_covers_the_whole_survey(folds):
+    assert len(folds) == 5550 and folds.index.tolist() == list(range(5550))
+    assert set(folds.split) == {'train', 'validation', 'test'}
+
+
+def test_folds_cache_is_what_cv_assignment_gives():
+    survey = ROOT / 'data' / 'survey'
+    if not (survey / 'catalog.ecsv').exists():
+        pytest.skip('no data/survey (README command)')
+    from sniascore.datasets import load_survey
+    a = cv.cv_assignment(load_survey(survey).catalog)
+    cached = pd.read_csv(ROOT / cv.FOLDS_CACHE, index_col='row')
+    assert (a.index == cached.index).all() and (a.spectrum_id == cached.spectrum_id).all()
+    assert (a.fold == cached.fold).all()
+
+
+def test_oof_covers_every_spectrum_of_the_finished_folds_once(oof, folds, summaries):
+    assert sorted(summaries) == sorted(oof.fold.unique())
+    assert not oof.spectrum_id.duplicated().any()
+    cv.check_oof(oof, folds, complete=sorted(summaries) == list(range(cv.CV_K)))
+    assert set(oof.spectrum_id) == set(folds.spectrum_id[folds.fold.isin(summaries)])
+    with pytest.raises(ValueError, match='predicted twice'):
+        cv.check_oof(pd.concat([oof, oof.iloc[:1]]), folds, complete=False)
+
+
+def test_oof_is_complete(oof, folds, summaries):
+    if sorted(summaries) != list(range(cv.CV_K)):
+        pytest.xfail(f'partial cross-validation: folds {sorted(summaries)} of {cv.CV_K} finished')
+    cv.check_oof(oof, folds, complete=True)
+    assert len(oof) == len(folds)
+
+
+def test_pass_columns_are_each_folds_own_presets(oof, summaries):
+    for f, s in summaries.items():
+        part = oof[oof.fold == f]
+        assert (part.epoch == s['epoch']).all()
+        for name in cv.PRESET_FPR:
+            assert (apply_cut(part.score, part.score_err, s['presets'][name]) == part[f'pass_{name}']).all()
+
+
+def test_truncated_selection_never_looks_past_the_stop():
+    table = pd.DataFrame(dict(epoch=np.arange(1, 11), n_ia_fpr0=np.arange(10), n_ia_fpr1=np.arange(10)))
+    assert cv.truncated_selection(table, 10) == 10
+    assert cv.truncated_selection(table, 7) == 7
+    assert cv.truncated_selection(table, 9, every=4) == 9
+    assert cv.truncated_selection(table.assign(n_ia_fpr0=10 - table.epoch), 9, every=4) == 4
