@@ -10,7 +10,7 @@ __all__ = ['MODEL_ENV', 'PRESETS', 'DEPLOYED_CUT', 'MIN_COVERAGE', 'PREPROCESS_C
            'output_table']
 
 # %% ../nbs/11_classify.ipynb #9cfa2812
-import datetime, functools, json, os, re, shutil, sys, tempfile, time, warnings
+import datetime, functools, os, re, sys, warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -107,9 +107,8 @@ def object_name(spectrum=None, source=None) -> str:
 MIN_COVERAGE = 0.9  # fraction of 3800-9150 A a spectrum must span to be scored
 
 def _as_spectrum(item) -> Spectrum:
-    "One input of `classify` as a `Spectrum` (raises `SpectrumError` if it cannot be one)."
+    "One in-memory input of `classify` (a `Spectrum` or arrays) as a `Spectrum`; files go through `read_file`."
     if isinstance(item, Spectrum): return item
-    if isinstance(item, (str, os.PathLike)): return read_spectrum(item)
     if isinstance(item, np.ndarray) and item.ndim == 2:
         cols = item if item.shape[0] in (2, 3) and item.shape[1] not in (2, 3) else item.T
         return read_spectrum(tuple(np.asarray(c, float) for c in cols))
