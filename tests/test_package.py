@@ -42,7 +42,7 @@ NIGHT_PATH = ['sniascore.classify', 'sniascore.headers', 'sniascore.watch', 'sni
 NIGHT_MODULES = {'sniascore', 'sniascore.spectra', 'sniascore.files', 'sniascore.preprocessing', 'sniascore.model',
                  'sniascore.metrics', 'sniascore.decisions', 'sniascore.classify', 'sniascore.headers',
                  'sniascore.watch', 'sniascore.cli', 'sniascore._modidx'}
-NEVER_AT_NIGHT = ['sniascore.training', 'sniascore.datasets', 'sniascore.simulate', 'sniascore.templates',
+NEVER_AT_NIGHT = ['sniascore.training', 'sniascore.datasets', 'sniascore.simulate', 'sniascore.templates', 'sniascore.template_bank',
                   'sniascore.augmentation', 'sniascore.evaluation', 'sniascore.redshifts', 'sniascore.quality']
 
 
