@@ -38,7 +38,8 @@ def test_import_is_light():
 
 NIGHT_PATH = ['sniascore.classify', 'sniascore.headers', 'sniascore.watch', 'sniascore.cli']
 NEVER_AT_NIGHT = ['sniascore.training', 'sniascore.datasets', 'sniascore.simulate', 'sniascore.templates',
-                  'sniascore.augmentation', 'sniascore.evaluation', 'sniascore.redshifts', 'sniascore.quality']
+                  'sniascore.augmentation', 'sniascore.evaluation', 'sniascore.redshifts', 'sniascore.baselines',
+                  'sniascore.predictions']
 
 
 def test_night_time_path_imports_no_training_data_or_simulation_code():
