@@ -346,7 +346,7 @@ def _add_watch(sub, opts):
 PIPELINE = {  # subcommand -> (module, function, what it does); each parses its own options
     'survey': ('sniascore.datasets', 'survey_cli', 'simulate the SEDM survey to train and evaluate on (also: sniascore-survey)'),
     'train': ('sniascore.training', 'train_cli', 'train, select epochs and ship the networks (also: sniascore-train)'),
-    'evaluate': ('sniascore.evaluation', 'evaluate_cli', "cache a model's predictions on a survey's validation and test splits"),
+    'evaluate': ('sniascore.predictions', 'evaluate_cli', "cache a model's predictions on a survey's validation and test splits"),
 }
 
 def _add_pipeline(sub):

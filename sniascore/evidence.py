@@ -16,7 +16,9 @@ from scipy.stats import beta
 
 from .spectra import data_dir
 from .metrics import apply_cut
-from .evaluation import rates, rates_with_ci, read_snid_folder, repo_root
+from .evaluation import rates, rates_with_ci
+from .baselines import read_snid_folder
+from .predictions import repo_root
 
 # %% auto #0
 __all__ = ['SNID_SIM_TEST', 'COVERAGE', 'GENERATED', 'NOT_AVAILABLE', 'Z_RANGE', 'SURVEY_ENV', 'FINAL_PARTITION_FILE',
@@ -391,7 +393,7 @@ def main(argv=None):
     "Command line: `python -m sniascore.evidence --update-card` and/or `--readme-cell` (`sniascore.realcheck.report_cli`)."
     from sniascore.realcheck import report_cli
     def update(folder):
-        from sniascore.evaluation import load_predictions
+        from sniascore.predictions import load_predictions
         from sniascore.classify import DEPLOYED_CUT
         from sniascore.training import write_card_keys
         card = json.loads((folder / 'model_card.json').read_text())

@@ -14,7 +14,8 @@ from scipy import stats
 from scipy.signal import savgol_filter
 
 from .spectra import SpectrumError, data_dir
-from .evaluation import read_snid_folder, spectrum_stem, repo_root, load_predictions
+from .baselines import read_snid_folder, spectrum_stem
+from .predictions import repo_root, load_predictions
 from .metrics import apply_cut, redshift_metrics
 from .simulate import SEDM_WAVE, SEDM_STEP, IDEAL_INSTRUMENT, simulate_sedm
 
@@ -388,7 +389,7 @@ def real_check(model=None, bank=None, cache=None) -> dict:
     from sniascore.model import load
     from sniascore.template_bank import load_bank
     from sniascore.spectra import read_spectrum
-    from sniascore.evaluation import model_fingerprint
+    from sniascore.predictions import model_fingerprint
     model, bank = model or load(), bank or load_bank()
     predictions, _ = load_predictions(cache or repo_root() / 'nbs' / 'cache' / 'predictions.ecsv')
     if predictions.attrs.get('model') != model_fingerprint(model): raise ValueError('the predictions cache belongs to another model')

@@ -43,7 +43,8 @@ NIGHT_MODULES = {'sniascore', 'sniascore.spectra', 'sniascore.files', 'sniascore
                  'sniascore.metrics', 'sniascore.decisions', 'sniascore.classify', 'sniascore.headers',
                  'sniascore.watch', 'sniascore.cli', 'sniascore._modidx'}
 NEVER_AT_NIGHT = ['sniascore.training', 'sniascore.datasets', 'sniascore.simulate', 'sniascore.templates', 'sniascore.template_bank',
-                  'sniascore.augmentation', 'sniascore.evaluation', 'sniascore.redshifts', 'sniascore.quality']
+                  'sniascore.augmentation', 'sniascore.evaluation', 'sniascore.redshifts', 'sniascore.baselines',
+                  'sniascore.predictions']
 
 
 def _night_time_imports() -> list:

@@ -97,7 +97,7 @@ def test_real_set_reads_completely():
 
 @needs('baselines', 'snid', REAL_SET)
 def test_every_real_spectrum_has_a_snid_output():
-    from sniascore.evaluation import read_snid_folder
+    from sniascore.baselines import read_snid_folder
     snid, errors = read_snid_folder(data_dir('baselines', 'snid', REAL_SET))
     assert errors == [] and set(snid.index) == set(read_real_set().stem)
 
@@ -118,7 +118,7 @@ def _survey_templates() -> tuple[set, str]:
 def test_no_real_object_in_the_simulation():
     "No object of the real set is a template of the bank, a template the survey used, or in the calibration set."
     from sniascore.template_bank import load_bank
-    from sniascore.evaluation import load_predictions
+    from sniascore.predictions import load_predictions
     real = read_real_set()
     names = object_names(real.iau_name) | object_names(real.ztf_id)
     assert len(names) == 2 * len(real)
@@ -160,7 +160,7 @@ def test_card_report_belongs_to_the_shipped_model(card):
 
 def test_deployed_rates_from_the_cache(card):
     "The card's deployed row is what the predictions cache gives (the stand-in model needs no TensorFlow)."
-    from sniascore.evaluation import load_predictions
+    from sniascore.predictions import load_predictions
     cache = ROOT / 'nbs' / 'cache' / 'predictions.ecsv'
     if not cache.exists():
         pytest.skip('no predictions cache nbs/cache/predictions.ecsv')
