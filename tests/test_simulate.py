@@ -1,12 +1,13 @@
-"Tests of sniascore.simulate: grid, line positions, host fraction, noise level, reproducibility, dust, bad input."
+"Tests of sniascore.simulate and sniascore.effects: grid, line positions, host fraction, noise level, reproducibility, dust, bad input."
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 from sniascore.spectra import Spectrum, SpectrumError, read_spectrum, write_sedm_ascii
-from sniascore.simulate import (SEDM_WAVE, IDEAL_INSTRUMENT, INSTRUMENT_DEFAULTS, simulate_sedm, cv_spectrum,
+from sniascore.simulate import (SEDM_WAVE, IDEAL_INSTRUMENT, INSTRUMENT_DEFAULTS, cv_spectrum,
                                 tde_spectrum, blackbody, add_continuum, binning_matrix, max_z_for_coverage,
-                                SEDM_EFFECTS, switch_off, filled_fraction)
+                                filled_fraction)
+from sniascore.effects import simulate_sedm, SEDM_EFFECTS, switch_off
 from sniascore import simulate as sim
 
 WAVE = np.arange(2500.0, 10500.0, 0.5)
