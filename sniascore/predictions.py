@@ -195,7 +195,7 @@ def survey_predictions(cache='cache/predictions.ecsv', survey_dir=None, scale: f
             source += ' -- WARNING: made with another model than the shipped one; regenerate it'
         return table, inputs, source
     # no cache: a small survey, kept in the temporary folder (keyed by model) so that the notebooks share it
-    from sniascore.datasets import make_survey
+    from sniascore.survey import make_survey
     small = Path(tempfile.gettempdir()) / f'sniascore_predictions_{fingerprint}_{scale:g}_{seed}.ecsv'
     source = f'small survey made on the fly (scale={scale}, seed={seed})'
     if small.exists():

@@ -62,7 +62,8 @@ def _real_files():
 
 
 def _simulated(seed):
-    from sniascore.simulate import simulate_sedm, cv_spectrum
+    from sniascore.simulate import cv_spectrum
+    from sniascore.effects import simulate_sedm
     rng = np.random.default_rng(seed)
     wave, flux = cv_spectrum(rng)
     return simulate_sedm(wave, flux, 0.03, rng=rng, snr=30)

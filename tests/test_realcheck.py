@@ -104,7 +104,7 @@ def test_every_real_spectrum_has_a_snid_output():
 
 def _survey_templates() -> tuple[set, str]:
     "Template objects of the full simulated survey, regenerated (catalog only) as the README's survey command makes it."
-    code = ('import json; from sniascore.datasets import make_catalog, load_priors, catalog_sha256; '
+    code = ('import json; from sniascore.catalog import make_catalog; from sniascore.priors import load_priors; from sniascore.datasets import catalog_sha256; '
             'from sniascore.template_bank import load_bank; c, _ = make_catalog(load_bank(), load_priors(), seed=0, scale=1.0); '
             'print(json.dumps([catalog_sha256(c), sorted(set(c.template_sn))]))')
     env = dict(os.environ, NPY_DISABLE_CPU_FEATURES='X86_V4 AVX512_ICL AVX512_SPR', OPENBLAS_CORETYPE='Haswell')
