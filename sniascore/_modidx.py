@@ -670,4 +670,12 @@ d = { 'settings': { 'branch': 'main',
                                  'sniascore.watch.load_state': ('watch.html#load_state', 'sniascore/watch.py'),
                                  'sniascore.watch.open_results': ('watch.html#open_results', 'sniascore/watch.py'),
                                  'sniascore.watch.save_state': ('watch.html#save_state', 'sniascore/watch.py'),
-                                 'sniascore.watch.watch': ('watch.html#watch', 'sniascore/watch.py')}}}
+                                 'sniascore.watch.watch': ('watch.html#watch', 'sniascore/watch.py')},
+            'sniascore.young_sn2': { 'sniascore.young_sn2.flash_lines': ('young_sn2.html#flash_lines', 'sniascore/young_sn2.py'),
+                                     'sniascore.young_sn2.pcygni': ('young_sn2.html#pcygni', 'sniascore/young_sn2.py'),
+                                     'sniascore.young_sn2.young_sn2_lines': ('young_sn2.html#young_sn2_lines', 'sniascore/young_sn2.py'),
+                                     'sniascore.young_sn2.young_sn2_params': ('young_sn2.html#young_sn2_params', 'sniascore/young_sn2.py'),
+                                     'sniascore.young_sn2.young_sn2_spectrum': ( 'young_sn2.html#young_sn2_spectrum',
+                                                                                 'sniascore/young_sn2.py'),
+                                     'sniascore.young_sn2.young_sn2_temperature': ( 'young_sn2.html#young_sn2_temperature',
+                                                                                    'sniascore/young_sn2.py')}}}
