@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 from astropy.table import Table
 
-from .spectra import Spectrum, SpectrumError, data_dir, read_spectrum, write_sedm_ascii
+from .spectra import Spectrum, SpectrumError, data_dir
+from .files import read_spectrum
+from .writers import write_sedm_ascii
 from .preprocessing import preprocess_spectra
 from .templates import TABLE1_CLASSES, load_bank
 from .simulate import SEDM_WAVE, cv_spectrum, simulate_sedm, tde_spectrum

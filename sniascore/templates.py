@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .spectra import SpectrumError, data_dir, read_lnw, read_spectrum
+from .spectra import SpectrumError, data_dir
+from .lnw import read_lnw
+from .files import read_spectrum
 
 # %% auto #0
 __all__ = ['NAME_ALIASES', 'TABLE1_CLASSES', 'TYPE_TABLE', 'LABEL_ALIASES', 'AGE_REFS', 'BANKS', 'SUPERFIT_FOLDER_TYPES',
@@ -383,10 +385,10 @@ def _cache_key(files: dict[str, list[Path]], root: Path) -> str:
 def _reader_sources() -> list[str]:
     "Source code of the readers the bank depends on (a change in them invalidates the cache)."
     import inspect
-    import sniascore.spectra as spectra
-    names = ['read_lnw', 'lnw_continuum', '_parse_lnw', 'read_spectrum', 'read_text', 'parse_text_table',
-             'validate_spectrum']
-    sources = [inspect.getsource(getattr(spectra, n)) for n in names if hasattr(spectra, n)]
+    import sniascore.files as file_formats, sniascore.lnw as lnw, sniascore.spectra as spectra, sniascore.text as text
+    # the reader modules whole, and the entry point that picks a reader
+    sources = [inspect.getsource(m) for m in (spectra, text, lnw)]
+    sources += [inspect.getsource(getattr(file_formats, n)) for n in ('detect_format', 'read_spectrum')]
     # this module's own choices: the type mapping and the per-object types (other logic: bump CACHE_VERSION)
     sources += [TYPE_TABLE.to_csv(), repr(sorted(LABEL_ALIASES.items())), repr(sorted(NAME_ALIASES.items())),
                 repr(sorted(SUPERFIT_FOLDER_TYPES.items())), repr(sorted(SUPERFIT_OBJECT_TYPES.items()))]

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from sniascore import datasets as ds
-from sniascore.spectra import SpectrumError, read_spectrum
+from sniascore.spectra import SpectrumError
+from sniascore.files import read_spectrum
 from sniascore.templates import TABLE1_CLASSES, load_bank
 
 
