@@ -4,20 +4,21 @@
 
 # %% auto #0
 __all__ = ['EXIT_OK', 'EXIT_ERROR', 'EXIT_USAGE', 'EXIT_UNSCORED', 'EXIT_INTERRUPTED', 'EXIT_PIPE', 'EXIT_CODES',
-           'PRESET_CHOICES', 'TABLE_REASON_WIDTH', 'TF_STARTUP_NOISE', 'positive_int', 'non_negative_int', 'unit_float',
-           'positive_float', 'non_negative_float', 'PIPELINE', 'quiet_native_stderr', 'read_card', 'example_paths',
-           'collect_inputs', 'nothing_to_classify', 'format_table', 'save_table', 'cmd_classify', 'cmd_watch',
-           'cmd_report', 'cmd_plot', 'cmd_info', 'run_pipeline', 'build_parser', 'cmd_search', 'cmd_batch', 'main']
+           'TABLE_REASON_WIDTH', 'TF_STARTUP_NOISE', 'positive_int', 'non_negative_int', 'unit_float', 'positive_float',
+           'non_negative_float', 'PIPELINE', 'quiet_native_stderr', 'read_card', 'example_paths', 'collect_inputs',
+           'nothing_to_classify', 'format_table', 'save_table', 'cmd_classify', 'cmd_watch', 'cmd_report', 'cmd_plot',
+           'cmd_info', 'run_pipeline', 'build_parser', 'cmd_search', 'cmd_batch', 'main']
 
 # %% ../nbs/12_cli.ipynb #97fbe2be
 import argparse, contextlib, json, math, os, re, signal, sys, tempfile
 from pathlib import Path
 
+from .decisions import DEFAULT_PRESET, PRESETS, describe_cuts, preset_help  # light: no model, no pandas
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNSCORED, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 3, 130, 141
 EXIT_CODES = {EXIT_OK: 'every spectrum scored', EXIT_ERROR: 'fatal error', EXIT_USAGE: 'usage error or nothing to classify',
               EXIT_UNSCORED: 'some inputs unscored or a header not written', EXIT_INTERRUPTED: 'interrupted',
               EXIT_PIPE: 'stdout closed by its reader'}
-PRESET_CHOICES = ('strict', 'balanced', 'deployed')  # sniascore.classify.PRESETS, without importing the model
 TABLE_REASON_WIDTH = 60
 
 # %% ../nbs/12_cli.ipynb #4694bb54
@@ -138,7 +139,7 @@ def _load(args):
     with quiet_native_stderr():
         import sniascore.classify as classify_module
         model = classify_module.get_model(args.model)
-        classify_module.resolve_cuts(args.preset, args.min_score, args.max_sigma, model=model)
+        classify_module.cuts_for(args.preset, args.min_score, args.max_sigma, model=model)
     return classify_module, model
 
 def _entry_rows(entries, table, verbose):
@@ -197,8 +198,8 @@ def cmd_classify(args) -> int:
     table = _entry_rows(entries, table, args.verbose)
     out = classify_module.output_table(table)
     if args.out: save_table(out, args.out)                       # saved before printing: a closed stdout loses nothing
-    cuts = classify_module.resolve_cuts(args.preset, args.min_score, args.max_sigma, model=model)
-    print(_summary(table, classify_module.describe_cuts(cuts), entries) + (f'\n  {failed} header(s) not written' if failed else '')
+    cuts = classify_module.cuts_for(args.preset, args.min_score, args.max_sigma, model=model)
+    print(_summary(table, describe_cuts(cuts), entries) + (f'\n  {failed} header(s) not written' if failed else '')
           + f"\n  model {classify_module.model_version(model)}", file=sys.stderr)
     print(format_table(out))
     return EXIT_UNSCORED if (table['decision'] == 'unscored').any() or failed else EXIT_OK
@@ -290,9 +291,8 @@ def cmd_info(args) -> int:
 def _model_options() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group('classification')
-    g.add_argument('--preset', default='strict', choices=PRESET_CHOICES,
-                   help='cuts: strict or balanced (operating points chosen on the validation split; see `sniascore info`) '
-                        "or deployed (score >= 0.9, SEDM's first TNS rule); default: %(default)s")
+    g.add_argument('--preset', default=DEFAULT_PRESET, choices=tuple(PRESETS),  # help written from sniascore.decisions
+                   help=preset_help().replace('%', '%%') + '; `sniascore info` shows the model\'s cuts')
     g.add_argument('--min-score', type=unit_float, default=None, help="minimum score, replacing the preset's")
     g.add_argument('--max-sigma', type=positive_float, default=None, help="maximum MC-dropout sigma, replacing the preset's")
     g.add_argument('--passes', type=positive_int, default=100, help='MC-dropout passes (default: %(default)s)')

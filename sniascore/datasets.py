@@ -19,7 +19,8 @@ from .spectra import Spectrum, SpectrumError, data_dir
 from .files import read_spectrum
 from .writers import write_sedm_ascii
 from .preprocessing import preprocess_spectra
-from .templates import TABLE1_CLASSES, load_bank
+from .templates import TABLE1_CLASSES
+from .template_bank import load_bank
 from .simulate import SEDM_WAVE, cv_spectrum, simulate_sedm, tde_spectrum
 
 # %% auto #0

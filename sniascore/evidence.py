@@ -230,7 +230,7 @@ def survey_catalog(seed: int = 0, scale: float = 1.0, split_seed: int = 0) -> tu
     "(catalog, template splits) of `make_catalog`, computed in a subprocess under SURVEY_ENV."
     import os, subprocess, sys, tempfile
     with tempfile.TemporaryDirectory() as tmp:
-        code = ('import sys, pandas as pd; from sniascore.templates import load_bank; '
+        code = ('import sys, pandas as pd; from sniascore.template_bank import load_bank; '
                 'from sniascore.datasets import load_priors, make_catalog; '
                 f'c, s = make_catalog(load_bank(), load_priors(), seed={int(seed)}, scale={float(scale)}, split_seed={int(split_seed)}); '
                 'c.to_pickle(sys.argv[1] + "/c.pkl"); s.to_pickle(sys.argv[1] + "/s.pkl")')

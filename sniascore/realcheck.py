@@ -386,7 +386,7 @@ def deployed_rates(predictions: pd.DataFrame, model) -> dict:
 def real_check(model=None, bank=None, cache=None) -> dict:
     "This notebook's computation, from the data folders, the model and the predictions cache: the card's two new keys."
     from sniascore.model import load
-    from sniascore.templates import load_bank
+    from sniascore.template_bank import load_bank
     from sniascore.files import read_spectrum
     from sniascore.evaluation import model_fingerprint
     model, bank = model or load(), bank or load_bank()

@@ -15,7 +15,8 @@ import pandas as pd
 
 from .files import (atomic_write, completeness, file_state, inodes_open_for_writing, remove_stale_temp, skip_reason)
 from .headers import HeaderError, StaleFile, write_result_header
-from .classify import OUTPUT_COLUMNS, classify_batch, describe_cuts, get_model, model_version, output_table, resolve_cuts
+from .classify import OUTPUT_COLUMNS, classify_batch, cuts_for, get_model, model_version, output_table
+from .decisions import DEFAULT_PRESET, describe_cuts
 from .preprocessing import GRID_WAVE
 
 # %% ../nbs/11b_watch.ipynb #41e71c9e
@@ -147,12 +148,12 @@ def format_row(r) -> str:
 
 # %% ../nbs/11b_watch.ipynb #5b2bc612
 def watch(directory, *, out=None, state=None, poll=0.25, settle=0.5, incomplete_wait=INCOMPLETE_WAIT_S, max_time=None,
-          max_files=None, write_header=False, preset='strict', n_passes=100, seed=0, min_score=None, max_sigma=None,
+          max_files=None, write_header=False, preset=DEFAULT_PRESET, n_passes=100, seed=0, min_score=None, max_sigma=None,
           model=None, log=print, stop=None) -> pd.DataFrame:
     "Classify each finished spectrum in `directory` as it appears or changes (see above); returns this run's rows."
     stop = stop or threading.Event()  # set it (e.g. from a signal handler) to end the loop between two batches
     model = get_model(model)
-    cuts = resolve_cuts(preset, min_score, max_sigma, model=model)
+    cuts = cuts_for(preset, min_score, max_sigma, model=model)
     directory, out, state_path, done = _start(directory, out, state, model, cuts, n_passes, seed, log)
     seen, session, t0 = {}, [], time.monotonic()
     while not stop.is_set():

@@ -13,7 +13,8 @@ from hypothesis import given, settings, strategies as st
 from sniascore import datasets as ds
 from sniascore.spectra import SpectrumError
 from sniascore.files import read_spectrum
-from sniascore.templates import TABLE1_CLASSES, load_bank
+from sniascore.templates import TABLE1_CLASSES
+from sniascore.template_bank import load_bank
 
 
 @pytest.fixture(scope="module")

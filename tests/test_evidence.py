@@ -92,7 +92,7 @@ def test_coverage_per_split(shipped_catalog, split):
 
 
 def test_not_available_list_is_true(shipped_catalog):
-    from sniascore.templates import load_bank
+    from sniascore.template_bank import load_bank
     from sniascore.datasets import usable_templates
     _, splits = shipped_catalog
     usable = usable_templates(load_bank().table)

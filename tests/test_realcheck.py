@@ -105,7 +105,7 @@ def test_every_real_spectrum_has_a_snid_output():
 def _survey_templates() -> tuple[set, str]:
     "Template objects of the full simulated survey, regenerated (catalog only) as the README's survey command makes it."
     code = ('import json; from sniascore.datasets import make_catalog, load_priors, catalog_sha256; '
-            'from sniascore.templates import load_bank; c, _ = make_catalog(load_bank(), load_priors(), seed=0, scale=1.0); '
+            'from sniascore.template_bank import load_bank; c, _ = make_catalog(load_bank(), load_priors(), seed=0, scale=1.0); '
             'print(json.dumps([catalog_sha256(c), sorted(set(c.template_sn))]))')
     env = dict(os.environ, NPY_DISABLE_CPU_FEATURES='X86_V4 AVX512_ICL AVX512_SPR', OPENBLAS_CORETYPE='Haswell')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env, check=True, cwd=ROOT)
@@ -117,7 +117,7 @@ def _survey_templates() -> tuple[set, str]:
 @needs('templates')
 def test_no_real_object_in_the_simulation():
     "No object of the real set is a template of the bank, a template the survey used, or in the calibration set."
-    from sniascore.templates import load_bank
+    from sniascore.template_bank import load_bank
     from sniascore.evaluation import load_predictions
     real = read_real_set()
     names = object_names(real.iau_name) | object_names(real.ztf_id)
