@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .spectra import Spectrum, SpectrumError, read_spectrum, SEDM_RANGE
-from .files import FORMATS, file_state, file_stem, format_of, read_file
+from .spectra import Spectrum, SpectrumError, SEDM_RANGE
+from .files import FORMATS, file_state, file_stem, format_of, read_file, read_spectrum
 from .preprocessing import GRID_WAVE, preprocess_spectra
 from . import model as _model_module
 

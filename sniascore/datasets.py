@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 from astropy.table import Table
 
-from .spectra import Spectrum, SpectrumError, read_spectrum, write_sedm_ascii
+from .spectra import Spectrum, SpectrumError
+from .files import read_spectrum
+from .writers import write_sedm_ascii
 from .preprocessing import preprocess_spectra
 from .templates import TABLE1_CLASSES
 from .simulate import SEDM_WAVE

@@ -390,7 +390,7 @@ def real_check(model=None, bank=None, cache=None) -> dict:
     "This notebook's computation, from the data folders, the model and the predictions cache: the card's two new keys."
     from sniascore.model import load
     from sniascore.template_bank import load_bank
-    from sniascore.spectra import read_spectrum
+    from sniascore.files import read_spectrum
     from sniascore.predictions import model_fingerprint
     model, bank = model or load(), bank or load_bank()
     predictions, _ = load_predictions(cache or repo_root() / 'nbs' / 'cache' / 'predictions.ecsv')

@@ -125,10 +125,10 @@ def _cache_key(files: dict[str, list[Path]], root: Path) -> str:
 def _reader_sources() -> list[str]:
     "Source code of the readers the bank depends on (a change in them invalidates the cache)."
     import inspect
-    import sniascore.spectra as spectra
-    names = ['read_lnw', 'lnw_continuum', '_parse_lnw', 'read_spectrum', 'read_text', 'parse_text_table',
-             'validate_spectrum']
-    sources = [inspect.getsource(getattr(spectra, n)) for n in names if hasattr(spectra, n)]
+    import sniascore.files as file_formats, sniascore.lnw as lnw, sniascore.spectra as spectra, sniascore.text as text
+    # the reader modules whole, and the entry point that picks a reader
+    sources = [inspect.getsource(m) for m in (spectra, text, lnw)]
+    sources += [inspect.getsource(getattr(file_formats, n)) for n in ('detect_format', 'read_spectrum')]
     # the choices of sniascore.templates: the type mapping and the per-object types (other logic: bump CACHE_VERSION)
     sources += [TYPE_TABLE.to_csv(), repr(sorted(LABEL_ALIASES.items())), repr(sorted(NAME_ALIASES.items())),
                 repr(sorted(SUPERFIT_FOLDER_TYPES.items())), repr(sorted(SUPERFIT_OBJECT_TYPES.items()))]

@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .spectra import SpectrumError, read_lnw, read_spectrum
+from .spectra import SpectrumError
+from .lnw import read_lnw
+from .files import read_spectrum
 
 # %% auto #0
 __all__ = ['NAME_ALIASES', 'TABLE1_CLASSES', 'TYPE_TABLE', 'LABEL_ALIASES', 'AGE_REFS', 'BANKS', 'SUPERFIT_FOLDER_TYPES',

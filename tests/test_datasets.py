@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from sniascore import datasets as ds, priors as pr, catalog as ctl, survey as sv
-from sniascore.spectra import SpectrumError, read_spectrum
+from sniascore.spectra import SpectrumError
+from sniascore.files import read_spectrum
 from sniascore.templates import TABLE1_CLASSES
 from sniascore.template_bank import load_bank
 

@@ -182,7 +182,7 @@ def test_watch_removes_temporary_files_left_by_a_kill(tmp_path):
 
 def _damaged(tmp_path):
     "The same spectrum clean, with every 7th flux NaN, and with a negative variance in a third of its pixels."
-    from sniascore.spectra import read_spectrum
+    from sniascore.files import read_spectrum
     s = read_spectrum(EXAMPLES[1])
     rows = lambda f, v: ''.join(f'{a:.1f} {b:.6e} {c:.6e}\n' for a, b, c in zip(s.wave, f, v))
     paths = {name: tmp_path / f'{name}.ascii' for name in ('clean', 'nan', 'negvar')}

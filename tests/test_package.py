@@ -39,7 +39,8 @@ def test_import_is_light():
 NIGHT_PATH = ['sniascore.classify', 'sniascore.headers', 'sniascore.watch', 'sniascore.cli']
 # What may be imported at night: reading, preprocessing, the model and its decisions, and the outputs. A new module
 # joins this list only if it belongs on that path; anything that trains, simulates or evaluates must stay out.
-NIGHT_MODULES = {'sniascore', 'sniascore.spectra', 'sniascore.files', 'sniascore.preprocessing', 'sniascore.model',
+NIGHT_MODULES = {'sniascore', 'sniascore.spectra', 'sniascore.text', 'sniascore.fits', 'sniascore.lnw',
+                 'sniascore.files', 'sniascore.preprocessing', 'sniascore.model',
                  'sniascore.metrics', 'sniascore.decisions', 'sniascore.classify', 'sniascore.headers',
                  'sniascore.watch', 'sniascore.cli', 'sniascore._modidx'}
 NEVER_AT_NIGHT = ['sniascore.training', 'sniascore.datasets', 'sniascore.simulate', 'sniascore.templates', 'sniascore.template_bank',

@@ -80,7 +80,7 @@ def test_z_source():
 @needs(REAL_SET)
 def test_real_set_reads_completely():
     "Every file of the real set is listed in the metadata, lies on the SEDM grid and is scored (or says why not)."
-    from sniascore.spectra import read_spectrum
+    from sniascore.files import read_spectrum
     from sniascore.realcheck import score
     real = read_real_set()
     on_disk = sorted(p.name for p in data_dir(REAL_SET, 'spectra').iterdir())

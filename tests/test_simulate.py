@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
-from sniascore.spectra import Spectrum, SpectrumError, read_spectrum, write_sedm_ascii
+from sniascore.spectra import Spectrum, SpectrumError
+from sniascore.files import read_spectrum
+from sniascore.writers import write_sedm_ascii
 from sniascore.simulate import (SEDM_WAVE, IDEAL_INSTRUMENT, INSTRUMENT_DEFAULTS, cv_spectrum,
                                 tde_spectrum, blackbody, add_continuum, binning_matrix, max_z_for_coverage,
                                 filled_fraction)
