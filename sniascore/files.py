@@ -198,6 +198,11 @@ def file_state(path, data: bytes | None = None) -> FileState:
 # %% ../nbs/00d_files.ipynb #ccb9cc2e
 TEMP_SUFFIX = '.sniascore-tmp'
 
+def _new_file_mode() -> int:
+    "The mode `open()` gives a new file: 0666 less the process umask."
+    mask = os.umask(0); os.umask(mask)
+    return 0o666 & ~mask
+
 def atomic_write(path, data, *, check: Callable | None = None) -> Path:
     "Replace `path` by `data` (bytes, or a function writing the temporary file's path) atomically; see above."
     path = Path(path)
@@ -211,6 +216,7 @@ def atomic_write(path, data, *, check: Callable | None = None) -> Path:
             st = os.stat(path)
             os.chmod(tmp, stat.S_IMODE(st.st_mode))
             if os.geteuid() == 0: os.chown(tmp, st.st_uid, st.st_gid)
+        else: os.chmod(tmp, _new_file_mode())  # mkstemp makes 0600; a new file gets what open() would give it
         if check is not None: check()
         os.replace(tmp, path)
     except BaseException:
