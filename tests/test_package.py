@@ -36,16 +36,19 @@ def test_import_is_light():
     assert out == ['False', 'False']
 
 
-NIGHT_PATH = ['sniascore.classify', 'sniascore.headers', 'sniascore.watch', 'sniascore.cli']
+NIGHT_PATH = ['sniascore.classify', 'sniascore.headers', 'sniascore.watch', 'sniascore.modelfolder', 'sniascore.tns',
+              'sniascore.plot', 'sniascore.commands', 'sniascore.cli']
 # What may be imported at night: reading, preprocessing, the model and its decisions, and the outputs. A new module
 # joins this list only if it belongs on that path; anything that trains, simulates or evaluates must stay out.
 NIGHT_MODULES = {'sniascore', 'sniascore.spectra', 'sniascore.text', 'sniascore.fits', 'sniascore.lnw',
                  'sniascore.files', 'sniascore.preprocessing', 'sniascore.model',
                  'sniascore.metrics', 'sniascore.decisions', 'sniascore.classify', 'sniascore.headers',
-                 'sniascore.watch', 'sniascore.cli', 'sniascore._modidx'}
-NEVER_AT_NIGHT = ['sniascore.training', 'sniascore.datasets', 'sniascore.simulate', 'sniascore.templates', 'sniascore.template_bank',
-                  'sniascore.augmentation', 'sniascore.evaluation', 'sniascore.redshifts', 'sniascore.baselines',
-                  'sniascore.predictions']
+                 'sniascore.watch', 'sniascore.cli', 'sniascore.modelfolder', 'sniascore.tns', 'sniascore.plot',
+                 'sniascore.commands', 'sniascore._modidx'}
+NEVER_AT_NIGHT = ['sniascore.training', 'sniascore.datasets', 'sniascore.simulate', 'sniascore.effects',
+                  'sniascore.priors', 'sniascore.catalog', 'sniascore.survey', 'sniascore.templates',
+                  'sniascore.template_bank', 'sniascore.augmentation', 'sniascore.evaluation', 'sniascore.redshifts',
+                  'sniascore.baselines', 'sniascore.predictions', 'sniascore.young_sn2']
 
 
 def _night_time_imports() -> list:
