@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter1d
 
-from sniascore.spectra import Spectrum, read_lnw, read_spectrum
-from sniascore.simulate import (SEDM_WAVE, SEDM_EDGES, SEDM_STEP, FINE_WAVE, FINE_STEP, IDEAL_INSTRUMENT,
+from sniascore.spectra import read_lnw, read_spectrum
+from sniascore.simulate import (SEDM_WAVE, SEDM_EDGES, SEDM_STEP, FINE_WAVE, IDEAL_INSTRUMENT,
                                 binning_matrix, lsf_fwhm, simulate_sedm)
 from sniascore.preprocessing import GRID_WAVE, GRID_EDGES, BIN_WIDTH, N_BINS, to_grid, preprocess, preprocess_spectra
 from sniascore.augmentation import shift_spectrum, plan_augmentation, redshift_bin_centres
