@@ -101,6 +101,7 @@ def _source_label(item, spectrum, i) -> str:
 # %% ../nbs/11_classify.ipynb #b10565c7
 PREPROCESS_CHUNK = 256  # spectra preprocessed together (the LOESS continuum is vectorised over a batch)
 RESULT_COLUMNS = ['file', 'spectrum_no', 'object', 'sniascore', 'sniascore_err', 'decision', 'redshift', 'redshift_err',
+                  'redshift_source', 'redshift_host', 'redshift_host_err',
                   'preset', 'min_score', 'max_sigma', 'n_passes', 'seed', 'model_version', 'status', 'reason',
                   'warnings', 'sha256']
 
@@ -195,6 +196,22 @@ def _score_chunks(model, spec_list, rows, cuts, n_passes, seed, progress):
         bar.update(len(kept))
     bar.close()
 
+# %% ../nbs/11_classify.ipynb #7502bd31
+def _host_redshifts(spec_list, rows):
+    "Host-line redshifts of the accepted spectra, and which redshift each reports (`sniascore.hostlines.choose_redshift`)."
+    from sniascore.hostlines import choose_redshift, host_redshift
+    for i, r in enumerate(rows):
+        if not r.get('_passed'): continue
+        s = spec_list[i]
+        try: host = host_redshift(s.wave, s.flux, s.var)
+        except Exception as err:  # a failed line search never costs the spectrum its classification
+            host = {}; _add_note(r, 'warnings', f'host-line search failed: {type(err).__name__}: {err}')
+        chosen = choose_redshift(r['_z'], host)
+        from_host = chosen['redshift_source'].startswith('host lines')
+        r.update(_z=chosen['redshift'], _z_err=chosen['redshift_host_err'] if from_host else r['_z_err'],
+                 redshift_source=chosen['redshift_source'], redshift_host=chosen['redshift_host'],
+                 redshift_host_err=chosen['redshift_host_err'])
+
 # %% ../nbs/11_classify.ipynb #f95a65f7
 def _finish_row(r, cuts, n_passes, seed, version):
     "Decision, redshift, cuts and provenance of one row."
@@ -205,6 +222,9 @@ def _finish_row(r, cuts, n_passes, seed, version):
     r.update(sniascore=score if scored else np.nan, sniascore_err=err if scored else np.nan,
              decision='Ia' if is_ia else ('not confident' if scored else 'unscored'),
              redshift=z if is_ia else np.nan, redshift_err=z_err if is_ia else np.nan,
+             redshift_source=r.get('redshift_source', '') if is_ia else '',
+             redshift_host=r.get('redshift_host', np.nan) if is_ia else np.nan,
+             redshift_host_err=r.get('redshift_host_err', np.nan) if is_ia else np.nan,
              preset=cuts['preset'], min_score=cuts['min_score'],
              max_sigma=np.nan if cuts['max_sigma'] is None else cuts['max_sigma'],
              n_passes=n_passes, seed=seed, model_version=version)
@@ -219,6 +239,7 @@ def classify_batch(spectra, preset=DEFAULT_PRESET, n_passes=100, seed=0, min_sco
     cuts = cuts_for(preset, min_score, max_sigma, model=model)
     spec_list, rows = _prepare(items, progress)
     _score_chunks(model, spec_list, rows, cuts, n_passes, seed, progress)
+    _host_redshifts(spec_list, rows)
     version = model_version(model)
     for r in rows: _finish_row(r, cuts, n_passes, seed, version)
     return pd.DataFrame(rows, columns=RESULT_COLUMNS), spec_list
@@ -230,6 +251,7 @@ def classify(spectra, preset=DEFAULT_PRESET, n_passes=100, seed=0, min_score=Non
 
 # %% ../nbs/11_classify.ipynb #1a8636ba
 OUTPUT_COLUMNS = ['file', 'spectrum_no', 'object', 'decision', 'sniascore', 'sniascore_err', 'redshift', 'redshift_err',
+                  'redshift_source', 'redshift_host', 'redshift_host_err',
                   'status', 'reason', 'warnings', 'preset', 'min_score', 'max_sigma', 'n_passes', 'seed',
                   'model_version', 'sha256']
 

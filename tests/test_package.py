@@ -44,7 +44,7 @@ NIGHT_MODULES = {'sniascore', 'sniascore.spectra', 'sniascore.text', 'sniascore.
                  'sniascore.files', 'sniascore.preprocessing', 'sniascore.model',
                  'sniascore.metrics', 'sniascore.decisions', 'sniascore.classify', 'sniascore.headers',
                  'sniascore.watch', 'sniascore.cli', 'sniascore.modelfolder', 'sniascore.tns', 'sniascore.plot',
-                 'sniascore.commands', 'sniascore._modidx'}
+                 'sniascore.commands', 'sniascore.hostlines', 'sniascore._modidx'}
 NEVER_AT_NIGHT = ['sniascore.training', 'sniascore.datasets', 'sniascore.simulate', 'sniascore.effects',
                   'sniascore.priors', 'sniascore.catalog', 'sniascore.survey', 'sniascore.templates',
                   'sniascore.template_bank', 'sniascore.augmentation', 'sniascore.evaluation', 'sniascore.redshifts',
