@@ -37,7 +37,7 @@ def test_import_is_light():
 
 
 NIGHT_PATH = ['sniascore.classify', 'sniascore.headers', 'sniascore.watch', 'sniascore.cli']
-NEVER_AT_NIGHT = ['sniascore.training', 'sniascore.datasets', 'sniascore.simulate', 'sniascore.templates',
+NEVER_AT_NIGHT = ['sniascore.training', 'sniascore.selection', 'sniascore.modelcard', 'sniascore.trainrun', 'sniascore.datasets', 'sniascore.simulate', 'sniascore.templates',
                   'sniascore.augmentation', 'sniascore.evaluation', 'sniascore.redshifts', 'sniascore.quality']
 
 
