@@ -268,5 +268,3 @@ def ship(summary: dict, dest=None, dataset: dict | None = None) -> dict:
     (dest / "model_card.json").write_text(json.dumps(card, indent=1))
     (dest / "MODEL_CARD.md").write_text(card_markdown(card))
     return card
-
-# %% ../nbs/07_training.ipynb #00d422b5
