@@ -44,7 +44,7 @@ MODELS_DIR = Path(__file__).parent / "models" if "__file__" in globals() else Pa
 class ModelError(RuntimeError):
     "A model file is missing, corrupted, or does not match its model card."
 
-# %% ../nbs/06_architecture.ipynb #10268fe9
+# %% ../nbs/06_architecture.ipynb #52b8a491
 @keras.saving.register_keras_serializable(package="sniascore")
 class MCDropout(keras.layers.Dropout):
     "Dropout that is active in training *and* at prediction time (MC dropout, Gal & Ghahramani 2015)."
@@ -115,7 +115,7 @@ def build_regressor(n_bins: int = N_BINS, **arch) -> keras.Model:
     outputs = keras.layers.Dense(1, kernel_regularizer=reg, name="redshift")(x)
     return keras.Model(inputs, outputs, name="sniascore_regressor")
 
-# %% ../nbs/06_architecture.ipynb #473a6817
+# %% ../nbs/06_architecture.ipynb #4d9858c5
 @keras.saving.register_keras_serializable(package="sniascore")
 def mbe_mae_loss(y_true, y_pred):
     "Per-spectrum loss whose batch mean is |MBE| (forward) and whose gradient is MAE's (section 4.2)."
@@ -246,7 +246,7 @@ def mc_predict(model: keras.Model, X, n_passes: int = 100, seed: int = 0, max_ro
     mean, std = values.mean(0), values.std(0, ddof=1)
     return (mean, std, values) if return_passes else (mean, std)
 
-# %% ../nbs/06_architecture.ipynb #6f1a0ff0
+# %% ../nbs/06_architecture.ipynb #9fc81cdc
 def sha256_file(path) -> str:
     "SHA-256 hex digest of a file."
     digest = hashlib.sha256()
