@@ -31,9 +31,9 @@ def main():
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     from sniascore.classify import classify, get_model, model_version
-    from sniascore.cli import example_paths
+    from sniascore.commands import example_paths
     from sniascore.preprocessing import preprocess_spectra
-    from sniascore.spectra import read_spectrum
+    from sniascore.files import read_spectrum
     model = get_model(args.model)
     t_load = time.perf_counter() - t0
 

@@ -11,7 +11,8 @@ import time
 
 import numpy as np
 
-from sniascore.simulate import simulate_sedm, cv_spectrum, tde_spectrum, blackbody, binning_matrix
+from sniascore.simulate import cv_spectrum, tde_spectrum, blackbody, binning_matrix
+from sniascore.effects import simulate_sedm
 
 
 def _template():

@@ -1,4 +1,4 @@
-"""Load time of the template bank (`sniascore.templates.load_bank`) with and without its cache.
+"""Load time of the template bank (`sniascore.template_bank.load_bank`) with and without its cache.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_templates.py [--data PATH] [--repeat 3]
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from sniascore.templates import load_bank  # noqa: E402
+from sniascore.template_bank import load_bank  # noqa: E402
 
 
 def timed(fn):

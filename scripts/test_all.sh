@@ -15,6 +15,7 @@ if [ -n "$(git status --porcelain -- sniascore)" ]; then
 fi
 python scripts/make_readme.py --check
 python scripts/contributing_map.py --check
+python scripts/runs_log.py --check
 python scripts/house_figures.py   # reports module and cell sizes (issue 17 limits); does not fail
 
 echo "== docs site (nbdev's processed notebooks to _docs/, offline; the browser test below opens it)"

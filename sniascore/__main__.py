@@ -5,8 +5,6 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/13_main.ipynb #a6d20f57
+# %% ../nbs/13_main.ipynb #4f761d4b
 from .cli import main
-
-# %% ../nbs/13_main.ipynb #17d32a3f
 if __name__ == '__main__' and globals().get('__package__') == 'sniascore': raise SystemExit(main())

@@ -123,7 +123,7 @@ FOLDS_CACHE, SUMMARY_CACHE = Path('nbs') / 'cache' / 'crossval_folds.csv', Path(
 
 def gather_oof(root='runs/cv', survey=None, cache=None) -> list[Path]:
     "Write the finished folds' `oof.csv` (OOF_CACHE), their `summary.json` (SUMMARY_CACHE) and, given `survey`, the fold of every spectrum in catalog order (FOLDS_CACHE) under `cache` (default: the repository)."
-    from sniascore.evaluation import repo_root
+    from sniascore.predictions import repo_root
     root, cache = Path(root), Path(cache) if cache else repo_root()
     parts = sorted(root.glob('fold*/oof.csv'))
     if not parts:

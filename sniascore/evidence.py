@@ -16,7 +16,9 @@ from scipy.stats import beta
 
 from .spectra import data_dir
 from .metrics import apply_cut
-from .evaluation import rates, rates_with_ci, read_snid_folder, repo_root
+from .evaluation import rates, rates_with_ci
+from .baselines import read_snid_folder
+from .predictions import repo_root
 
 # %% auto #0
 __all__ = ['SNID_SIM_TEST', 'COVERAGE', 'GENERATED', 'NOT_AVAILABLE', 'Z_RANGE', 'SURVEY_ENV', 'FINAL_PARTITION_FILE',
@@ -213,7 +215,9 @@ Z_RANGE = (0.005, 0.2)
 
 def bank_supplies(category: str, split: str, usable: pd.DataFrame, template_splits: pd.DataFrame) -> bool:
     "Could the survey draw `category` in `split`? Generators: Table 1 gives the class spectra there; templates: a usable bank row of a group of that split, within MAX_FILLED coverage at some survey redshift."
-    from sniascore.datasets import TABLE1, MAX_FILLED, filled_fraction
+    from sniascore.priors import TABLE1
+    from sniascore.catalog import MAX_FILLED
+    from sniascore.simulate import filled_fraction
     if category in GENERATED:
         return bool(TABLE1.loc[GENERATED[category], split] > 0)
     rows = usable[COVERAGE[category](usable).fillna(False).astype(bool)]
@@ -230,8 +234,8 @@ def survey_catalog(seed: int = 0, scale: float = 1.0, split_seed: int = 0) -> tu
     "(catalog, template splits) of `make_catalog`, computed in a subprocess under SURVEY_ENV."
     import os, subprocess, sys, tempfile
     with tempfile.TemporaryDirectory() as tmp:
-        code = ('import sys, pandas as pd; from sniascore.templates import load_bank; '
-                'from sniascore.datasets import load_priors, make_catalog; '
+        code = ('import sys, pandas as pd; from sniascore.template_bank import load_bank; '
+                'from sniascore.priors import load_priors; from sniascore.catalog import make_catalog; '
                 f'c, s = make_catalog(load_bank(), load_priors(), seed={int(seed)}, scale={float(scale)}, split_seed={int(split_seed)}); '
                 'c.to_pickle(sys.argv[1] + "/c.pkl"); s.to_pickle(sys.argv[1] + "/s.pkl")')
         subprocess.run([sys.executable, '-c', code, tmp], check=True, env={**os.environ, **SURVEY_ENV})
@@ -391,8 +395,8 @@ def main(argv=None):
     "Command line: `python -m sniascore.evidence --update-card` and/or `--readme-cell` (`sniascore.realcheck.report_cli`)."
     from sniascore.realcheck import report_cli
     def update(folder):
-        from sniascore.evaluation import load_predictions
-        from sniascore.classify import DEPLOYED_CUT
+        from sniascore.predictions import load_predictions
+        from sniascore.decisions import DEPLOYED_CUT
         from sniascore.modelcard import write_card_keys
         card = json.loads((folder / 'model_card.json').read_text())
         predictions, _ = load_predictions(repo_root() / 'nbs' / 'cache' / 'predictions.ecsv')

@@ -22,6 +22,7 @@ import pandas as pd
 import keras
 from keras import ops
 
+from .decisions import DEFAULT_PRESET, decide, resolve_cuts
 from .preprocessing import N_BINS  # the length of the preprocessed spectrum
 # TensorFlow itself is imported only by `_forward_fn` (MC prediction): training runs on any Keras backend
 
@@ -246,7 +247,7 @@ def mc_predict(model: keras.Model, X, n_passes: int = 100, seed: int = 0, max_ro
     mean, std = values.mean(0), values.std(0, ddof=1)
     return (mean, std, values) if return_passes else (mean, std)
 
-# %% ../nbs/06_architecture.ipynb #9fc81cdc
+# %% ../nbs/06_architecture.ipynb #7cd586ed
 def sha256_file(path) -> str:
     "SHA-256 hex digest of a file."
     digest = hashlib.sha256()
@@ -255,7 +256,7 @@ def sha256_file(path) -> str:
             digest.update(block)
     return digest.hexdigest()
 
-
+# %% ../nbs/06_architecture.ipynb #63245593
 @dataclass
 class SNIascore:
     "The trained classifier and regressor with their model card."
@@ -268,20 +269,34 @@ class SNIascore:
         "Cuts on (score, score_err) chosen on the validation split: {'strict': {...}, 'balanced': {...}}."
         return self.card.get("operating_points", {})
 
+    def cuts(self, preset=DEFAULT_PRESET, min_score=None, max_sigma=None) -> dict:
+        "The cuts of `preset` for this model, overridden by explicit values (`sniascore.decisions.resolve_cuts`)."
+        return resolve_cuts(preset, min_score, max_sigma, operating_points=self.operating_points)
+
     def predict(self, X, n_passes: int = 100, seed: int = 0) -> pd.DataFrame:
-        "Score, score_err, z, z_err for preprocessed spectra `X` (n, 209)."
+        "Score, score_err, z, z_err for preprocessed spectra `X` (n, 209); z for every spectrum, meaningful for SNe Ia."
         score, score_err = mc_predict(self.classifier, X, n_passes=n_passes, seed=seed)
         z, z_err = mc_predict(self.regressor, X, n_passes=n_passes, seed=seed)
         return pd.DataFrame(dict(score=score, score_err=score_err, z=z, z_err=z_err))
 
-    def accept(self, prediction: pd.DataFrame, point: str = "balanced") -> np.ndarray:
-        "Boolean mask: rows of `prediction` classified as SN Ia at operating point `point`."
-        if point not in self.operating_points:
-            raise ValueError(f"unknown operating point {point!r}; the card has {sorted(self.operating_points)}")
-        from sniascore.metrics import apply_cut
-        return apply_cut(prediction["score"], prediction["score_err"], self.operating_points[point])
+    def decide(self, X, cuts=DEFAULT_PRESET, n_passes: int = 100, seed: int = 0) -> pd.DataFrame:
+        "score, score_err, passed, decision, reason, z, z_err of `X` at `cuts` (a preset or a cuts dict); z only if passed."
+        cuts = self.cuts(cuts) if isinstance(cuts, str) else cuts
+        score, score_err = mc_predict(self.classifier, X, n_passes=n_passes, seed=seed)
+        out = pd.concat([pd.DataFrame(dict(score=score, score_err=score_err)), decide(score, score_err, cuts)], axis=1)
+        out["z"], out["z_err"] = np.nan, np.nan
+        accepted = np.flatnonzero(out["passed"].to_numpy())
+        if accepted.size:
+            z, z_err = mc_predict(self.regressor, np.asarray(X)[accepted], n_passes=n_passes, seed=seed)
+            out.loc[accepted, "z"], out.loc[accepted, "z_err"] = z, z_err
+        return out
 
+    def accept(self, prediction: pd.DataFrame, preset: str = DEFAULT_PRESET) -> np.ndarray:
+        "Boolean mask: rows of `prediction` (with score, score_err) that pass `preset`."
+        cuts = self.cuts(preset)
+        return decide(prediction["score"], prediction["score_err"], cuts)["passed"].to_numpy()
 
+# %% ../nbs/06_architecture.ipynb #e0a4b5e4
 def _check_preprocessing(card: dict, card_path) -> None:
     "ModelError when the card records a preprocessing other than the package's (cards without the record pass)."
     from sniascore.preprocessing import preprocessing_record
@@ -292,7 +307,7 @@ def _check_preprocessing(card: dict, card_path) -> None:
         raise ModelError(f"{card_path}: the model was trained on other preprocessing than this package applies "
                          f"(card vs package: {differ}); it would see its spectra differently than in training")
 
-
+# %% ../nbs/06_architecture.ipynb #fe39895a
 def load(path=None) -> SNIascore:
     "Load the shipped (or any `sniascore-train --ship`) models from `path`, checking their SHA-256."
     path = Path(path) if path is not None else MODELS_DIR

@@ -14,9 +14,11 @@ from scipy import stats
 from scipy.signal import savgol_filter
 
 from .spectra import SpectrumError, data_dir
-from .evaluation import read_snid_folder, spectrum_stem, repo_root, load_predictions
+from .baselines import read_snid_folder, spectrum_stem
+from .predictions import repo_root, load_predictions
 from .metrics import apply_cut, redshift_metrics
-from .simulate import SEDM_WAVE, SEDM_STEP, IDEAL_INSTRUMENT, simulate_sedm
+from .simulate import SEDM_WAVE, SEDM_STEP, IDEAL_INSTRUMENT
+from .effects import simulate_sedm
 
 # %% auto #0
 __all__ = ['REAL_SET', 'CALIBRATION_SET', 'CARD_KEY', 'DEPLOYED_KEY', 'N_PASSES', 'SEED', 'LEVEL', 'COMMAND', 'MC_SEEDS',
@@ -63,7 +65,7 @@ def z_source(text) -> str:
 
 def read_real_set(folder=None) -> pd.DataFrame:
     "Metadata of the real set (one row per spectrum) with path, stem, is_ia, bank type `kind` and `z_source`."
-    from sniascore.datasets import bts_sn_type
+    from sniascore.priors import bts_sn_type
     folder = Path(folder) if folder else data_dir(REAL_SET)
     meta = pd.read_csv(folder / 'metadata.csv', dtype={'redshift': str})
     meta['z_source'] = meta['redshift'].map(z_source)
@@ -219,14 +221,15 @@ _IA_SUBTYPES = {'SN Ia': 'Ia-norm', 'SN Ia-91T': 'Ia-91T', 'SN Ia-91bg': 'Ia-91b
 
 def held_out_templates(bank) -> pd.DataFrame:
     "Usable templates (`usable_templates`) of the objects in the survey's validation and test splits."
-    from sniascore.datasets import usable_templates, assign_template_splits
+    from sniascore.catalog import usable_templates, assign_template_splits
     usable = usable_templates(bank.table)
     return usable[usable['group'].map(assign_template_splits(bank.table)['split']).isin(['validation', 'test'])]
 
 
 def match_template(row, pool: pd.DataFrame, rng) -> int:
     "Bank row for the real spectrum `row` (kind, bts_type, redshift, phase_days), by the survey's rule, from `pool`."
-    from sniascore.datasets import filled_fraction, MAX_FILLED, PHASE_TOLERANCE
+    from sniascore.simulate import filled_fraction
+    from sniascore.catalog import MAX_FILLED, PHASE_TOLERANCE
     pool = pool[pool['kind'] == row['kind']]
     sub = pool[pool['subtype'] == _IA_SUBTYPES.get(row['bts_type'])]
     pool = sub if len(sub) else pool
@@ -246,7 +249,7 @@ def _as_float32(arrays):
 
 def matched_simulations(meta: pd.DataFrame, snr_est, bank, variants=VARIANTS, seed: int = SEED, n_steps: int = 2):
     "One paired simulation per real spectrum (row of `meta`) and variant: (list of `Spectrum`, table of what went in)."
-    from sniascore.datasets import draw_conditions, load_priors, SNR_BOUNDS
+    from sniascore.priors import draw_conditions, load_priors, SNR_BOUNDS
     pool, ebv = held_out_templates(bank), load_priors().ebv_mw
     galaxies = bank.galaxies().index.to_numpy()
     spectra, rows = [], []
@@ -370,7 +373,7 @@ def summarise(table: pd.DataFrame, calibration: pd.DataFrame, real_stats: pd.Dat
 # %% ../nbs/10a_real_spectra.ipynb #bb760dc2
 def deployed_rates(predictions: pd.DataFrame, model) -> dict:
     "The `deployed` preset on each split of a predictions cache, once the cache reproduces the card's strict and balanced counts."
-    from sniascore.classify import DEPLOYED_CUT
+    from sniascore.decisions import DEPLOYED_CUT
     out = dict(DEPLOYED_CUT, source='nbs/cache/predictions.ecsv')
     for split, p in predictions.groupby('split'):
         is_ia = p['is_ia'].astype(bool)
@@ -386,9 +389,9 @@ def deployed_rates(predictions: pd.DataFrame, model) -> dict:
 def real_check(model=None, bank=None, cache=None) -> dict:
     "This notebook's computation, from the data folders, the model and the predictions cache: the card's two new keys."
     from sniascore.model import load
-    from sniascore.templates import load_bank
-    from sniascore.spectra import read_spectrum
-    from sniascore.evaluation import model_fingerprint
+    from sniascore.template_bank import load_bank
+    from sniascore.files import read_spectrum
+    from sniascore.predictions import model_fingerprint
     model, bank = model or load(), bank or load_bank()
     predictions, _ = load_predictions(cache or repo_root() / 'nbs' / 'cache' / 'predictions.ecsv')
     if predictions.attrs.get('model') != model_fingerprint(model): raise ValueError('the predictions cache belongs to another model')

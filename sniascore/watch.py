@@ -6,7 +6,7 @@
 __all__ = ['STATE_NAME', 'RESULTS_NAME', 'EMPTY_GRACE_S', 'INCOMPLETE_WAIT_S', 'RESULT_LOG_COLUMNS', 'load_state', 'save_state',
            'append_results', 'open_results', 'format_row', 'watch']
 
-# %% ../nbs/11b_watch.ipynb #19cf2d1c
+# %% ../nbs/11b_watch.ipynb #cf5a7be2
 import datetime, json, os, threading, time
 from pathlib import Path
 
@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 
 from .files import (atomic_write, completeness, file_state, inodes_open_for_writing, remove_stale_temp, skip_reason)
-from .headers import HeaderError, StaleFile, write_result_header
-from .classify import OUTPUT_COLUMNS, classify_batch, describe_cuts, get_model, model_version, output_table, resolve_cuts
+from .headers import HeaderError, StaleFile, header_failure, write_result_header
+from .classify import OUTPUT_COLUMNS, classify_batch, cuts_for, get_model, model_version, output_table
+from .decisions import DEFAULT_PRESET, describe_cuts
 from .preprocessing import GRID_WAVE
 
-# %% ../nbs/11b_watch.ipynb #41e71c9e
+# %% ../nbs/11b_watch.ipynb #3af62acc
 STATE_NAME, RESULTS_NAME = '.sniascore_watch.json', 'sniascore_results.csv'
 EMPTY_GRACE_S = 5.0        # extra wait for an empty file: writers often create a file before filling it
 INCOMPLETE_WAIT_S = 60.0   # an unfinished-looking file unchanged this long is classified as it is
@@ -41,7 +42,7 @@ def append_results(path, table):
     with open(path, 'a', newline='') as f:
         table.to_csv(f, header=new, index=False); f.flush(); os.fsync(f.fileno())
 
-# %% ../nbs/11b_watch.ipynb #6f9be6d9
+# %% ../nbs/11b_watch.ipynb #b4f986e5
 def open_results(path, log=print) -> Path:
     "Make sure the results CSV at `path` has this version's columns (an older one is renamed aside); returns `path`."
     path = Path(path)
@@ -53,7 +54,7 @@ def open_results(path, log=print) -> Path:
             log(f'{path.name} has the columns of another sniascore version: kept as {aside.name}, starting a new one')
     return path
 
-# %% ../nbs/11b_watch.ipynb #8447e86d
+# %% ../nbs/11b_watch.ipynb #62c75316
 def _stable_files(directory: Path, done: dict, seen: dict, settle: float, skip: set) -> list:
     "(path, stat, first seen) of spectrum files that changed since recorded and have been steady since the last poll."
     now, out = time.time(), []
@@ -71,7 +72,7 @@ def _stable_files(directory: Path, done: dict, seen: dict, settle: float, skip: 
         if age >= settle and (st.st_size > 0 or age >= EMPTY_GRACE_S): out.append((p, st, seen[p.name][1]))
     return out
 
-# %% ../nbs/11b_watch.ipynb #41f8c3a3
+# %% ../nbs/11b_watch.ipynb #2de40dab
 def _ready_files(stable: list, done: dict, incomplete_wait: float) -> list:
     "(path, note) of the stable files to classify now; updates the record of files whose bytes are unchanged (a touch)."
     inodes, ready = (inodes_open_for_writing() if stable else None), []
@@ -90,7 +91,7 @@ def _ready_files(stable: list, done: dict, incomplete_wait: float) -> list:
         ready.append((p, note))
     return ready
 
-# %% ../nbs/11b_watch.ipynb #dd877e7b
+# %% ../nbs/11b_watch.ipynb #3e751961
 def _check_and_write(path: Path, rows: pd.DataFrame, write_header: bool):
     "The file's `FileState` after its (optional) header write, or None when it changed since it was read."
     sha = rows['sha256'].iloc[0]
@@ -102,10 +103,10 @@ def _check_and_write(path: Path, rows: pd.DataFrame, write_header: bool):
     try: return write_result_header(path, usable.iloc[0])
     except StaleFile: return None
     except (HeaderError, OSError) as err:
-        rows.loc[usable.index[0], 'reason'] = '; '.join(t for t in (usable['reason'].iloc[0], f'header not written: {err}') if t)
+        rows.loc[usable.index[0], 'reason'] = header_failure(usable['reason'].iloc[0], err)
         return now
 
-# %% ../nbs/11b_watch.ipynb #ed85e77d
+# %% ../nbs/11b_watch.ipynb #0960c1e8
 def _classify_ready(ready, done, cuts_args, write_header, model):
     "Classify `ready` [(path, note)], check and record each file; returns (rows to append, names to redo)."
     table, _ = classify_batch([str(p) for p, _ in ready], *cuts_args, model=model)
@@ -124,7 +125,7 @@ def _classify_ready(ready, done, cuts_args, write_header, model):
         keep.append(output_table(rows).assign(classified_at=stamp))
     return (pd.concat(keep, ignore_index=True) if keep else pd.DataFrame(columns=RESULT_LOG_COLUMNS)), redo
 
-# %% ../nbs/11b_watch.ipynb #361d4c38
+# %% ../nbs/11b_watch.ipynb #7e9e9015
 def _start(directory, out, state, model, cuts, n_passes, seed, log):
     "Check the folder, load the model (warm), clean up after a killed run; returns (out, state path, done)."
     directory = Path(directory).resolve()
@@ -145,14 +146,14 @@ def format_row(r) -> str:
     z = f"z={r['redshift']:.4f} ± {r['redshift_err']:.4f}" if pd.notna(r['redshift']) else ''
     return f"{Path(str(r['file'])).name}  {r['object']}  {s}  {r['decision']}  {z}  {r['reason'] or ''}".rstrip()
 
-# %% ../nbs/11b_watch.ipynb #5b2bc612
+# %% ../nbs/11b_watch.ipynb #2d4fd701
 def watch(directory, *, out=None, state=None, poll=0.25, settle=0.5, incomplete_wait=INCOMPLETE_WAIT_S, max_time=None,
-          max_files=None, write_header=False, preset='strict', n_passes=100, seed=0, min_score=None, max_sigma=None,
+          max_files=None, write_header=False, preset=DEFAULT_PRESET, n_passes=100, seed=0, min_score=None, max_sigma=None,
           model=None, log=print, stop=None) -> pd.DataFrame:
     "Classify each finished spectrum in `directory` as it appears or changes (see above); returns this run's rows."
     stop = stop or threading.Event()  # set it (e.g. from a signal handler) to end the loop between two batches
     model = get_model(model)
-    cuts = resolve_cuts(preset, min_score, max_sigma, model=model)
+    cuts = cuts_for(preset, min_score, max_sigma, model=model)
     directory, out, state_path, done = _start(directory, out, state, model, cuts, n_passes, seed, log)
     seen, session, t0 = {}, [], time.monotonic()
     while not stop.is_set():

@@ -183,7 +183,7 @@ def test_survey_uses_only_training_ia_with_precise_z(sample):
 
 @pytest.mark.skipif(os.environ.get("SNIASCORE_FULL") != "1", reason="make_survey takes minutes; set SNIASCORE_FULL=1")
 def test_with_make_survey(needs_data):
-    from sniascore.datasets import make_survey
+    from sniascore.survey import make_survey
     needs_data("templates")  # make_survey reads the bank and the survey tables
     needs_data("surveys")
     survey = make_survey(seed=0, scale=0.05)

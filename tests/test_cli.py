@@ -62,7 +62,8 @@ def _real_files():
 
 
 def _simulated(seed):
-    from sniascore.simulate import simulate_sedm, cv_spectrum
+    from sniascore.simulate import cv_spectrum
+    from sniascore.effects import simulate_sedm
     rng = np.random.default_rng(seed)
     wave, flux = cv_spectrum(rng)
     return simulate_sedm(wave, flux, 0.03, rng=rng, snr=30)
@@ -78,7 +79,7 @@ def _write_fits(spectrum, path):
 
 def _good_inputs(folder: Path):
     "Real SEDM files (when the data folder exists), a simulated spectrum, a FITS file and a spectrum in nm."
-    from sniascore.spectra import write_sedm_ascii
+    from sniascore.writers import write_sedm_ascii
     folder.mkdir(parents=True, exist_ok=True)
     files = []
     for f in _real_files():
@@ -161,7 +162,7 @@ def test_header_write_back(written):
     assert r.returncode == 0, r.stderr
     table = table.set_index('file')
     assert (table['decision'] == 'Ia').all()
-    from sniascore.spectra import read_spectrum
+    from sniascore.files import read_spectrum
     for p in good:
         row = table.loc[str(p)]
         if p.suffix == '.fits':
@@ -180,7 +181,7 @@ def test_header_write_back(written):
 
 def test_interrupted_header_write_leaves_original_intact(tmp_path, monkeypatch):
     from sniascore.headers import write_result_header
-    from sniascore.spectra import write_sedm_ascii
+    from sniascore.writers import write_sedm_ascii
     ascii_file = write_sedm_ascii(_simulated(4), tmp_path / 'a.ascii', header={'OBJECT': 'ZTF21aaaaaaa'})
     fits_file = tmp_path / 'b.fits'
     _write_fits(_simulated(5), fits_file)

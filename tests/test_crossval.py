@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from sniascore import crossval as cv
-from sniascore.evaluation import repo_root
+from sniascore.predictions import repo_root
 from sniascore.metrics import apply_cut
 
 ROOT = repo_root()

@@ -10,9 +10,11 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from sniascore import datasets as ds
-from sniascore.spectra import SpectrumError, read_spectrum
-from sniascore.templates import TABLE1_CLASSES, load_bank
+from sniascore import datasets as ds, priors as pr, catalog as ctl, survey as sv
+from sniascore.spectra import SpectrumError
+from sniascore.files import read_spectrum
+from sniascore.templates import TABLE1_CLASSES
+from sniascore.template_bank import load_bank
 
 
 @pytest.fixture(scope="module")
@@ -24,41 +26,41 @@ def bank(needs_data):
 @pytest.fixture(scope="module")
 def priors(needs_data):
     needs_data("surveys")
-    return ds.load_priors()
+    return pr.load_priors()
 
 
 @pytest.fixture(scope="module")
 def survey(bank, priors):
-    return ds.make_survey(seed=0, scale=0.03, bank=bank, priors=priors)
+    return sv.make_survey(seed=0, scale=0.03, bank=bank, priors=priors)
 
 
 @pytest.fixture(scope="module")
 def full_catalog(bank, priors):
     "The catalog of the paper-sized survey (nothing simulated: fast)."
-    return ds.make_catalog(bank, priors, seed=0, scale=1.0)
+    return ctl.make_catalog(bank, priors, seed=0, scale=1.0)
 
 
 # --- survey tables and priors -------------------------------------------------------------------
 
 def test_table1_totals():
-    assert ds.TABLE1.values.sum() == 5550
-    assert ds.TABLE1.loc["SNIa"].sum() == 2619 and ds.TABLE1.drop("SNIa").values.sum() == 2931
-    assert list(ds.TABLE1.index) == TABLE1_CLASSES
+    assert pr.TABLE1.values.sum() == 5550
+    assert pr.TABLE1.loc["SNIa"].sum() == 2619 and pr.TABLE1.drop("SNIa").values.sum() == 2931
+    assert list(pr.TABLE1.index) == TABLE1_CLASSES
 
 
 def test_bts_class_mapping():
-    assert ds.bts_class("SN Ia-91T") == "SNIa" and ds.bts_class(" SN Ia? ") == "SNIa"
-    assert ds.bts_class("SN IIb") == "H-rich CC SN" and ds.bts_class("SLSN-II") == "H-rich CC SN"
-    assert ds.bts_class("SLSN-I") == "H-poor CC SN" and ds.bts_class("SN Ic-BL") == "H-poor CC SN"
-    assert ds.bts_class("nova") == "CV" and ds.bts_class("QSO") == "Other"
-    assert ds.bts_class("-") is None and ds.bts_class("duplicate") is None and ds.bts_class(float("nan")) is None
-    assert ds.bts_sn_type("SN IIP") == "II" and ds.bts_sn_type("SN Ia-91bg") == "Ia" and ds.bts_sn_type("AGN") is None
+    assert pr.bts_class("SN Ia-91T") == "SNIa" and pr.bts_class(" SN Ia? ") == "SNIa"
+    assert pr.bts_class("SN IIb") == "H-rich CC SN" and pr.bts_class("SLSN-II") == "H-rich CC SN"
+    assert pr.bts_class("SLSN-I") == "H-poor CC SN" and pr.bts_class("SN Ic-BL") == "H-poor CC SN"
+    assert pr.bts_class("nova") == "CV" and pr.bts_class("QSO") == "Other"
+    assert pr.bts_class("-") is None and pr.bts_class("duplicate") is None and pr.bts_class(float("nan")) is None
+    assert pr.bts_sn_type("SN IIP") == "II" and pr.bts_sn_type("SN Ia-91bg") == "Ia" and pr.bts_sn_type("AGN") is None
 
 
 def test_priors(priors):
     assert np.percentile(priors.redshifts["SNIa"], 50) == pytest.approx(0.066, abs=0.005)
     for values in priors.phases.values():
-        assert values.min() >= ds.PHASE_WINDOW[0] and values.max() <= ds.PHASE_WINDOW[1]
+        assert values.min() >= pr.PHASE_WINDOW[0] and values.max() <= pr.PHASE_WINDOW[1]
     assert priors.spectra_per_object.sum() == pytest.approx(1.0)
     for mix in priors.sn_types.values():
         assert mix.sum() == pytest.approx(1.0)
@@ -66,38 +68,38 @@ def test_priors(priors):
 
 def test_load_priors_bad_folder(tmp_path):
     with pytest.raises(SpectrumError, match=str(tmp_path)):
-        ds.load_priors(tmp_path)
+        pr.load_priors(tmp_path)
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.floats(1.0, 5.0))
 def test_tilt_pmf_hits_mean(mean):
     pmf = pd.Series([0.5, 0.25, 0.15, 0.1], index=[1, 2, 3, 6])
-    tilted = ds.tilt_pmf(pmf, mean)
+    tilted = pr.tilt_pmf(pmf, mean)
     assert (tilted.index * tilted).sum() == pytest.approx(mean, abs=1e-6)
     assert (tilted >= 0).all() and tilted.sum() == pytest.approx(1.0)
 
 
 def test_tilt_pmf_rejects_impossible_mean():
     with pytest.raises(ValueError):
-        ds.tilt_pmf(pd.Series([0.5, 0.5], index=[1, 2]), 3.0)
+        pr.tilt_pmf(pd.Series([0.5, 0.5], index=[1, 2]), 3.0)
 
 
 def test_smoothed_draw_bounds():
     rng = np.random.default_rng(0)
-    z = ds.smoothed_draw([0.01, 0.05, 0.1, 0.3], 500, rng, bounds=(0.005, 0.2), log=True)
+    z = pr.smoothed_draw([0.01, 0.05, 0.1, 0.3], 500, rng, bounds=(0.005, 0.2), log=True)
     assert z.shape == (500,) and z.min() >= 0.005 and z.max() <= 0.2
     with pytest.raises(ValueError):
-        ds.smoothed_draw([1.0, 2.0], 5, rng, bounds=(3, 4))
+        pr.smoothed_draw([1.0, 2.0], 5, rng, bounds=(3, 4))
 
 
 def test_conditions_are_class_blind():
     "The conditions depend only on z, phase and whether there is a host, never on the class."
     rng = np.random.default_rng(0)
-    c = ds.draw_conditions(np.full(4000, 0.05), np.zeros(4000), np.ones(4000, bool), rng, [0.03])
+    c = pr.draw_conditions(np.full(4000, 0.05), np.zeros(4000), np.ones(4000, bool), rng, [0.03])
     assert 10 < c.snr.median() < 15 and 2 < np.percentile(c.snr, 5) < 4
     assert c.host_fraction.between(0, 1).all() and c.host_fraction.max() < 1
-    none = ds.draw_conditions(np.zeros(10), np.zeros(10), np.zeros(10, bool), rng, [0.03])
+    none = pr.draw_conditions(np.zeros(10), np.zeros(10), np.zeros(10, bool), rng, [0.03])
     assert (none.host_fraction == 0).all() and (none.ebv_host == 0).all()
 
 
@@ -107,7 +109,7 @@ def test_table1_counts_at_full_scale(full_catalog):
     cat, _ = full_catalog
     counts = cat.pivot_table(index="cls", columns="split", values="spectrum_id", aggfunc="count", fill_value=0)
     counts = counts.reindex(index=TABLE1_CLASSES, columns=list(ds.SPLITS), fill_value=0)
-    assert (counts.to_numpy() == ds.TABLE1.to_numpy()).all()
+    assert (counts.to_numpy() == pr.TABLE1.to_numpy()).all()
     n_objects = cat["object"].nunique()
     assert 3300 < n_objects < 3650   # paper: 3463 transients
 
@@ -116,14 +118,14 @@ def test_table1_proportions_small_scale(survey):
     cat = survey.catalog
     frac = cat.groupby("split")["cls"].value_counts(normalize=True).unstack()
     frac = frac.reindex(index=list(ds.SPLITS), columns=TABLE1_CLASSES).fillna(0)
-    paper = (ds.TABLE1 / ds.TABLE1.sum()).T.reindex(index=list(ds.SPLITS))
+    paper = (pr.TABLE1 / pr.TABLE1.sum()).T.reindex(index=list(ds.SPLITS))
     n = cat.groupby("split").size().reindex(list(ds.SPLITS))
     assert ((frac - paper).abs().max(axis=1) <= 1 / n + 0.01).all()
     # every class with spectra in a split keeps at least one at any scale
     for cls in TABLE1_CLASSES:
         for split in ds.SPLITS:
             has = ((cat.cls == cls) & (cat.split == split)).any()
-            assert has == (ds.TABLE1.loc[cls, split] > 0)
+            assert has == (pr.TABLE1.loc[cls, split] > 0)
 
 
 def _no_leakage(cat, template_splits):
@@ -147,9 +149,9 @@ def test_no_leakage_full(full_catalog):
 
 
 def test_template_split_does_not_depend_on_survey_seed(bank, priors):
-    a = ds.assign_template_splits(bank.table, split_seed=0)
-    b = ds.assign_template_splits(bank.table, split_seed=0)
-    c = ds.assign_template_splits(bank.table, split_seed=1)
+    a = ctl.assign_template_splits(bank.table, split_seed=0)
+    b = ctl.assign_template_splits(bank.table, split_seed=0)
+    c = ctl.assign_template_splits(bank.table, split_seed=1)
     pd.testing.assert_frame_equal(a, b)
     assert not a["split"].equals(c["split"])
     # every group has exactly one split, and the SN classes are present in every split that needs them
@@ -160,7 +162,7 @@ def test_template_split_does_not_depend_on_survey_seed(bank, priors):
 
 def test_dates_inside_split_windows(full_catalog):
     cat, _ = full_catalog
-    for split, (start, end) in ds.SPLIT_DATES.items():
+    for split, (start, end) in pr.SPLIT_DATES.items():
         dates = pd.to_datetime(cat.loc[cat.split == split, "date"])
         assert dates.min() >= pd.Timestamp(start) and dates.max() <= pd.Timestamp(end) + pd.Timedelta(days=1)
     # spectra of one object are in time order and their ids count up
@@ -170,7 +172,7 @@ def test_dates_inside_split_windows(full_catalog):
 
 def test_phases_and_redshifts(full_catalog):
     cat, _ = full_catalog
-    sn = cat[cat.cls.isin(ds.SN_CLASSES)]
+    sn = cat[cat.cls.isin(ctl.SN_CLASSES)]
     assert sn["phase"].notna().all() and cat.loc[cat.cls.isin(["CV", "Other"]), "phase"].isna().all()
     assert (cat.loc[cat.cls == "CV", "z"] == 0).all()
     ia = cat[cat.is_ia]
@@ -183,13 +185,13 @@ def test_phases_and_redshifts(full_catalog):
 # --- determinism ----------------------------------------------------------------------------------
 
 def test_same_seed_bit_identical(bank, priors, survey):
-    again = ds.make_survey(seed=0, scale=0.03, bank=bank, priors=priors)
+    again = sv.make_survey(seed=0, scale=0.03, bank=bank, priors=priors)
     pd.testing.assert_frame_equal(again.catalog, survey.catalog)
     assert np.array_equal(again.flux, survey.flux) and np.array_equal(again.var, survey.var)
 
 
 def test_other_seed_differs(bank, priors, survey):
-    other = ds.make_survey(seed=1, scale=0.03, bank=bank, priors=priors)
+    other = sv.make_survey(seed=1, scale=0.03, bank=bank, priors=priors)
     n = min(len(other), len(survey))
     assert not np.array_equal(other.flux[:n], survey.flux[:n])
     assert not other.catalog["z"].equals(survey.catalog["z"])
@@ -229,7 +231,7 @@ def test_write_load_round_trip(survey, tmp_path):
 
 
 def test_arrays_cache(survey, bank, priors, tmp_path):
-    s = ds.make_survey(seed=3, scale=0.01, bank=bank, priors=priors)
+    s = sv.make_survey(seed=3, scale=0.01, bank=bank, priors=priors)
     ds.write_survey(s, tmp_path)
     X = ds.load_survey(tmp_path).arrays()[0]
     cache = tmp_path / "arrays.npz"
@@ -243,8 +245,8 @@ def test_arrays_cache(survey, bank, priors, tmp_path):
 
 
 def test_rewrite_removes_old_spectra(bank, priors, tmp_path):
-    ds.write_survey(ds.make_survey(seed=4, scale=0.01, bank=bank, priors=priors), tmp_path)
-    s = ds.make_survey(seed=5, scale=0.01, bank=bank, priors=priors)
+    ds.write_survey(sv.make_survey(seed=4, scale=0.01, bank=bank, priors=priors), tmp_path)
+    s = sv.make_survey(seed=5, scale=0.01, bank=bank, priors=priors)
     ds.write_survey(s, tmp_path)
     assert len(list((tmp_path / "spectra").glob("*.ascii"))) == len(s)
 
@@ -262,15 +264,15 @@ def test_load_survey_errors(survey, tmp_path):
 def test_cli(tmp_path, capsys, needs_data):
     needs_data("templates")  # the command reads the bank and the survey tables
     needs_data("surveys")
-    assert ds.survey_cli(["--out", str(tmp_path / "s"), "--scale", "0.01", "--seed", "2", "--no-arrays"]) == 0
+    assert sv.survey_cli(["--out", str(tmp_path / "s"), "--scale", "0.01", "--seed", "2", "--no-arrays"]) == 0
     out = capsys.readouterr().out
     assert "Survey(" in out and "SNIa" in out
     back = ds.load_survey(tmp_path / "s")
     assert back.info["seed"] == 2 and back.catalog["seed"].eq(2).all()
     with pytest.raises(SystemExit):
-        ds.survey_cli(["--out", str(tmp_path / "x"), "--full", "--scale", "0.5"])
+        sv.survey_cli(["--out", str(tmp_path / "x"), "--full", "--scale", "0.5"])
     with pytest.raises(SystemExit):
-        ds.survey_cli([])
+        sv.survey_cli([])
 
 
 def test_export_examples(survey, tmp_path):

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 from sniascore.spectra import SpectrumError
-from sniascore.evaluation import (read_snid_output, read_snid_folder, snid_best_match, read_dash_matches,
-                                  dash_top_matches, grid_roc, upper_envelope, snid_roc, dash_roc, best_cut,
-                                  rates, bootstrap_rates, rates_with_ci, rate_curves, spectrum_stem)
+from sniascore.baselines import (read_snid_output, read_snid_folder, snid_best_match, read_dash_matches,
+                                 dash_top_matches, spectrum_stem)
+from sniascore.evaluation import (grid_roc, upper_envelope, snid_roc, dash_roc, best_cut,
+                                  rates, bootstrap_rates, rates_with_ci, rate_curves)
 
 
 @pytest.fixture(scope='module')
@@ -190,7 +191,7 @@ def test_rates_and_curves():
 
 
 def test_cli_help():
-    out = subprocess.run([sys.executable, '-m', 'sniascore.evaluation', '--help'], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, '-m', 'sniascore.predictions', '--help'], capture_output=True, text=True)
     assert out.returncode == 0 and '--survey' in out.stdout
 
 
@@ -233,7 +234,8 @@ class _FakeModel:
 
 
 def test_evaluate_survey_round_trip(tmp_path):
-    from sniascore.evaluation import evaluate_survey, load_predictions, model_fingerprint, snid_baselines
+    from sniascore.predictions import evaluate_survey, load_predictions, model_fingerprint
+    from sniascore.baselines import snid_baselines
     survey, model = _FakeSurvey(), _FakeModel()
     out = tmp_path / 'cache' / 'predictions.ecsv'
     table, inputs = evaluate_survey(survey, out=out, model=model, n_passes=3)
@@ -264,7 +266,7 @@ def test_evaluate_survey_round_trip(tmp_path):
 
 
 def test_evaluate_survey_reuses_training_predictions(tmp_path):
-    from sniascore.evaluation import evaluate_survey
+    from sniascore.predictions import evaluate_survey
     survey, model = _FakeSurvey(), _FakeModel()
     run = tmp_path / 'run'
     (run / 'classifier' / 'selection').mkdir(parents=True)

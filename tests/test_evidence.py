@@ -92,8 +92,8 @@ def test_coverage_per_split(shipped_catalog, split):
 
 
 def test_not_available_list_is_true(shipped_catalog):
-    from sniascore.templates import load_bank
-    from sniascore.datasets import usable_templates
+    from sniascore.template_bank import load_bank
+    from sniascore.catalog import usable_templates
     _, splits = shipped_catalog
     usable = usable_templates(load_bank().table)
     for (split, name) in ev.NOT_AVAILABLE:
@@ -104,7 +104,7 @@ def test_not_available_list_is_true(shipped_catalog):
 
 def test_snid_join_matches_summary(needs_data):
     folder = needs_data('baselines', 'snid', 'sim_test')
-    from sniascore.evaluation import load_predictions
+    from sniascore.predictions import load_predictions
     predictions, _ = load_predictions(ev.repo_root() / 'nbs' / 'cache' / 'predictions.ecsv')
     joined = ev.join_snid(predictions[predictions.split == 'test'], folder)
     summary = pd.read_csv(folder / 'summary.csv').set_index('spectrum_id').loc[joined.spectrum_id]
@@ -113,7 +113,7 @@ def test_snid_join_matches_summary(needs_data):
 
 
 def test_cached_predictions_are_current():
-    from sniascore.evaluation import load_predictions
+    from sniascore.predictions import load_predictions
     from sniascore.model import load
     predictions, _ = load_predictions(ev.repo_root() / 'nbs' / 'cache' / 'predictions.ecsv')
     out = ev.rescore(load(), predictions)

@@ -105,7 +105,7 @@ def test_watch_waits_for_complete_files_and_reclassifies_changed_ones(tmp_path):
 
 def test_unreadable_folder_does_not_abort_the_batch(tmp_path, monkeypatch):
     "Item 3: a folder that cannot be entered is a row with its reason; the good files are still classified."
-    from sniascore import cli
+    from sniascore import cli, commands
     good = tmp_path / 'good'; good.mkdir()
     for p in EXAMPLES[:2]: shutil.copy(p, good / p.name)
     locked = tmp_path / 'noperm_dir'
@@ -117,7 +117,7 @@ def test_unreadable_folder_does_not_abort_the_batch(tmp_path, monkeypatch):
     out = tmp_path / 'r.csv'
     code = cli.main(['classify', str(good), str(locked / 'x.ascii'), *PASSES, '-q', '--out', str(out)])
     monkeypatch.undo()
-    assert code == cli.EXIT_UNSCORED
+    assert code == commands.EXIT_UNSCORED
     table = pd.read_csv(out)
     assert len(table) == 3 and (table['status'] == 'scored').sum() == 2
     assert 'Permission denied' in table.loc[table['file'].str.contains('noperm_dir'), 'reason'].iloc[0]
@@ -182,7 +182,7 @@ def test_watch_removes_temporary_files_left_by_a_kill(tmp_path):
 
 def _damaged(tmp_path):
     "The same spectrum clean, with every 7th flux NaN, and with a negative variance in a third of its pixels."
-    from sniascore.spectra import read_spectrum
+    from sniascore.files import read_spectrum
     s = read_spectrum(EXAMPLES[1])
     rows = lambda f, v: ''.join(f'{a:.1f} {b:.6e} {c:.6e}\n' for a, b, c in zip(s.wave, f, v))
     paths = {name: tmp_path / f'{name}.ascii' for name in ('clean', 'nan', 'negvar')}
@@ -237,7 +237,7 @@ def test_argument_errors_are_fast_and_name_the_problem(tmp_path):
         r = sniascore(*args)
         assert r.returncode == 2 and message in r.stderr, (args, r.stderr)
         assert 'tensorflow' not in r.stderr.lower()
-    code = 'import sys, sniascore.cli as c; c.build_parser(); c.collect_inputs(["x"]); print("tensorflow" in sys.modules, "keras" in sys.modules)'
+    code = 'import sys, sniascore.cli as c, sniascore.commands as k; c.build_parser(); k.collect_inputs(["x"]); print("tensorflow" in sys.modules, "keras" in sys.modules)'
     assert subprocess.run([sys.executable, '-c', code], capture_output=True, text=True).stdout.strip() == 'False False'
     r = sniascore('--help')
     assert 'exit codes' in r.stdout and '141' in r.stdout

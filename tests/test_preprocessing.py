@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from sniascore.preprocessing import (GRID_WAVE, N_BINS, CLIP, preprocess, preprocess_spectra, rloess, to_grid)
-from sniascore.spectra import Spectrum, SpectrumError, read_spectrum
+from sniascore.spectra import Spectrum, SpectrumError
+from sniascore.files import read_spectrum
 
 statsmodels_lowess = pytest.importorskip("statsmodels.nonparametric.smoothers_lowess").lowess
 skmisc_loess = pytest.importorskip("skmisc.loess").loess

@@ -80,7 +80,7 @@ def test_z_source():
 @needs(REAL_SET)
 def test_real_set_reads_completely():
     "Every file of the real set is listed in the metadata, lies on the SEDM grid and is scored (or says why not)."
-    from sniascore.spectra import read_spectrum
+    from sniascore.files import read_spectrum
     from sniascore.realcheck import score
     real = read_real_set()
     on_disk = sorted(p.name for p in data_dir(REAL_SET, 'spectra').iterdir())
@@ -97,15 +97,15 @@ def test_real_set_reads_completely():
 
 @needs('baselines', 'snid', REAL_SET)
 def test_every_real_spectrum_has_a_snid_output():
-    from sniascore.evaluation import read_snid_folder
+    from sniascore.baselines import read_snid_folder
     snid, errors = read_snid_folder(data_dir('baselines', 'snid', REAL_SET))
     assert errors == [] and set(snid.index) == set(read_real_set().stem)
 
 
 def _survey_templates() -> tuple[set, str]:
     "Template objects of the full simulated survey, regenerated (catalog only) as the README's survey command makes it."
-    code = ('import json; from sniascore.datasets import make_catalog, load_priors, catalog_sha256; '
-            'from sniascore.templates import load_bank; c, _ = make_catalog(load_bank(), load_priors(), seed=0, scale=1.0); '
+    code = ('import json; from sniascore.catalog import make_catalog; from sniascore.priors import load_priors; from sniascore.datasets import catalog_sha256; '
+            'from sniascore.template_bank import load_bank; c, _ = make_catalog(load_bank(), load_priors(), seed=0, scale=1.0); '
             'print(json.dumps([catalog_sha256(c), sorted(set(c.template_sn))]))')
     env = dict(os.environ, NPY_DISABLE_CPU_FEATURES='X86_V4 AVX512_ICL AVX512_SPR', OPENBLAS_CORETYPE='Haswell')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env, check=True, cwd=ROOT)
@@ -117,8 +117,8 @@ def _survey_templates() -> tuple[set, str]:
 @needs('templates')
 def test_no_real_object_in_the_simulation():
     "No object of the real set is a template of the bank, a template the survey used, or in the calibration set."
-    from sniascore.templates import load_bank
-    from sniascore.evaluation import load_predictions
+    from sniascore.template_bank import load_bank
+    from sniascore.predictions import load_predictions
     real = read_real_set()
     names = object_names(real.iau_name) | object_names(real.ztf_id)
     assert len(names) == 2 * len(real)
@@ -160,7 +160,7 @@ def test_card_report_belongs_to_the_shipped_model(card):
 
 def test_deployed_rates_from_the_cache(card):
     "The card's deployed row is what the predictions cache gives (the stand-in model needs no TensorFlow)."
-    from sniascore.evaluation import load_predictions
+    from sniascore.predictions import load_predictions
     cache = ROOT / 'nbs' / 'cache' / 'predictions.ecsv'
     if not cache.exists():
         pytest.skip('no predictions cache nbs/cache/predictions.ecsv')

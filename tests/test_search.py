@@ -39,7 +39,7 @@ def survey(tmp_path_factory, needs_data):
     "A small survey (scale 0.05, the default) written by `sniascore-survey`."
     needs_data('templates'); needs_data('surveys')
     out = tmp_path_factory.mktemp('survey') / 'survey'
-    subprocess.run([sys.executable, '-c', 'from sniascore.datasets import survey_cli; survey_cli()', '--out', str(out),
+    subprocess.run([sys.executable, '-c', 'from sniascore.survey import survey_cli; survey_cli()', '--out', str(out),
                     '--scale', '0.05'], check=True, capture_output=True)
     return out
 

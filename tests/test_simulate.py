@@ -1,11 +1,16 @@
-"Tests of sniascore.simulate: grid, line positions, host fraction, noise level, reproducibility, dust, bad input."
+"Tests of sniascore.simulate and sniascore.effects: grid, line positions, host fraction, noise level, reproducibility, dust, bad input."
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
-from sniascore.spectra import Spectrum, SpectrumError, read_spectrum, write_sedm_ascii
-from sniascore.simulate import (SEDM_WAVE, IDEAL_INSTRUMENT, INSTRUMENT_DEFAULTS, simulate_sedm, cv_spectrum,
-                                tde_spectrum, blackbody, add_continuum, binning_matrix, max_z_for_coverage)
+from sniascore.spectra import Spectrum, SpectrumError
+from sniascore.files import read_spectrum
+from sniascore.writers import write_sedm_ascii
+from sniascore.simulate import (SEDM_WAVE, IDEAL_INSTRUMENT, INSTRUMENT_DEFAULTS, cv_spectrum,
+                                tde_spectrum, blackbody, add_continuum, binning_matrix, max_z_for_coverage,
+                                filled_fraction)
+from sniascore.effects import simulate_sedm, SEDM_EFFECTS, switch_off
+from sniascore import simulate as sim
 
 WAVE = np.arange(2500.0, 10500.0, 0.5)
 FLAT = np.ones_like(WAVE)
@@ -161,3 +166,86 @@ def test_fuzz_always_finite(z, snr, frac, ebv_mw, ebv_host, seed, resolution, tm
                       ebv_mw=ebv_mw, ebv_host=ebv_host, resolution=resolution)
     assert np.all(np.isfinite(s.flux)) and np.all(np.isfinite(s.var)) and np.all(s.var > 0)
     assert 0.0 <= s.meta["filled_fraction"] <= 1.0
+
+
+# --- the effect chain ------------------------------------------------------------------------------
+
+def _before_effects(wave_rest, flux_rest, z, *, rng, snr, host=None, host_fraction=0.0, ebv_mw=0.0, ebv_host=0.0,
+                    **instrument):
+    "simulate_sedm as it was written before the effect chain (b8a28b0), frozen here as the reference: (flux, var, meta)."
+    opt = sim._instrument_options(instrument)
+    rng, seed = sim._as_generator(rng)
+    wave_rest, flux_rest = sim._template_coverage(wave_rest, flux_rest, "template")
+    rest = sim.FINE_WAVE / (1.0 + z)
+    width = opt["edge_fit_width"]
+    source = sim.resample_with_fill(wave_rest, flux_rest, rest, width)
+    if ebv_host > 0:
+        source = source * sim.dust_transmission(rest, ebv_host)
+    mw = 10.0 ** (-0.4 * ebv_mw * sim.MW_CURVE) if ebv_mw > 0 else 1.0
+    source = source * mw
+    total = source
+    if host is not None and host_fraction > 0:
+        host_wave, host_flux = sim._template_coverage(host[0], host[1], "host template")
+        galaxy = sim.resample_with_fill(host_wave, host_flux, rest, width) * mw
+        src_band, gal_band = sim._band_mean(source, opt["host_band"]), sim._band_mean(galaxy, opt["host_band"])
+        total = source + galaxy * (host_fraction / (1.0 - host_fraction) * src_band / gal_band)
+    tell = rng.normal(0.0, 1.0, 2) * (opt["telluric_a_sigma"], opt["telluric_b_sigma"])
+    if tell.any():
+        total = total * (1.0 + tell @ sim.TELLURIC_PROFILES)
+    flux = sim.binning_matrix(opt["resolution"], opt["resolution_slope"]) @ total
+    calib = rng.normal(0.0, opt["calib_sigma"], 3)
+    edge_b, edge_r = rng.normal(0.0, 1.0, 2) * (opt["edge_blue_sigma"], opt["edge_red_sigma"])
+    flux = flux * np.exp(calib @ sim.LEGENDRE_BASIS + edge_b * sim.BLUE_RAMP + edge_r * sim.RED_RAMP)
+    flux = flux * (opt["flux_scale"] / sim._median(flux))
+    blue_scale, red_scale = np.exp(rng.normal(0.0, 1.0, 2) * (opt["noise_blue_jitter"], opt["noise_red_jitter"]))
+    shape = sim.actual_noise_shape(SEDM_WAVE, blue_scale, red_scale)
+    sigma = shape * (sim._median(np.abs(flux) / shape) / snr)
+    sky = sim.sky_line_profiles(opt["resolution"], opt["resolution_slope"]) @ rng.normal(0.0, opt["sky_sigma"], 25)
+    kernel = sim.noise_kernel(opt["noise_correlation"])
+    noise = np.convolve(rng.standard_normal(214 + len(kernel) - 1), kernel, mode="valid")
+    observed = flux + sigma * (noise + sky)
+    n_cosmic = int(rng.poisson(opt["cosmic_rate"]))
+    if n_cosmic:
+        hit = rng.integers(0, 214, n_cosmic)
+        observed[hit] += rng.uniform(*opt["cosmic_range"], n_cosmic) * sigma[hit]
+    cover = wave_rest[[0, -1]] * (1.0 + z)
+    meta = dict(filled_fraction=float(((SEDM_WAVE < cover[0]) | (SEDM_WAVE > cover[1])).mean()),
+                calib_edge_blue=float(edge_b), calib_edge_red=float(edge_r), telluric_a=float(tell[0]),
+                telluric_b=float(tell[1]), noise_blue_scale=float(blue_scale), noise_red_scale=float(red_scale),
+                n_cosmic=n_cosmic)
+    return observed, sigma ** 2, meta
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(z=st.floats(0.0, 0.3), snr=st.floats(1.0, 200.0), frac=st.sampled_from([0.0, 0.1, 0.6]),
+       ebv_mw=st.sampled_from([0.0, 0.02, 0.3]), ebv_host=st.sampled_from([0.0, 0.05, 0.8]),
+       seed=st.integers(0, 2**31), cosmic_rate=st.sampled_from([0.05, 3.0]), resolution=st.floats(60.0, 150.0))
+def test_all_effects_on_reproduce_the_old_path(z, snr, frac, ebv_mw, ebv_host, seed, cosmic_rate, resolution):
+    "The chain with every effect on is the simulator as it was before it became a chain, bit for bit."
+    kw = dict(snr=snr, host=GAL if frac else None, host_fraction=frac, ebv_mw=ebv_mw, ebv_host=ebv_host,
+              cosmic_rate=cosmic_rate, resolution=resolution)
+    new = simulate_sedm(SN_WAVE, SN_FLUX, z, rng=seed, **kw)
+    flux, var, meta = _before_effects(SN_WAVE, SN_FLUX, z, rng=seed, **kw)
+    assert np.array_equal(new.flux, flux) and np.array_equal(new.var, var)
+    assert {k: new.meta[k] for k in meta} == meta
+
+
+def test_switched_off_effect_keeps_the_other_draws():
+    full = simulate_sedm(SN_WAVE, SN_FLUX, 0.05, rng=4, snr=10, cosmic_rate=5.0)
+    no_cr = simulate_sedm(SN_WAVE, SN_FLUX, 0.05, rng=4, snr=10, cosmic_rate=5.0, effects=switch_off("cosmic_rays"))
+    hit = full.flux != no_cr.flux
+    assert 0 < hit.sum() <= full.meta["n_cosmic"] and no_cr.meta["n_cosmic"] == 0
+    assert np.all(full.flux[hit] > no_cr.flux[hit]) and np.array_equal(full.var, no_cr.var)
+    assert no_cr.meta["effects"].split(",") == [e.name for e in SEDM_EFFECTS if e.name != "cosmic_rays"]
+    quiet = simulate_sedm(SN_WAVE, SN_FLUX, 0.05, rng=4, snr=10, effects=switch_off("noise", "sky", "cosmic_rays"))
+    assert np.median(quiet.flux) == pytest.approx(INSTRUMENT_DEFAULTS["flux_scale"], rel=0.02)
+    with pytest.raises(SpectrumError, match="no effect"):
+        switch_off("dust")
+
+
+def test_filled_fraction_counts_pixels_outside_coverage():
+    rng = np.random.default_rng(1)
+    lo, hi, z = rng.uniform(2500, 5000, 300), rng.uniform(6000, 11000, 300), rng.uniform(0, 0.3, 300)
+    n = np.searchsorted(SEDM_WAVE, lo * (1 + z)) + 214 - np.searchsorted(SEDM_WAVE, hi * (1 + z), side="right")
+    assert np.array_equal(filled_fraction(lo, hi, z), n / 214)
+    assert filled_fraction(lo[None, :], hi[None, :], np.array([[0.0], [0.1]])).shape == (2, 300)

@@ -18,8 +18,11 @@ from astropy.table import Table
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sniascore.spectra import (MIN_POINTS, Spectrum, SpectrumError, data_dir, read_fits,
-                               read_lnw, read_spectra, read_spectrum, write_sedm_ascii)
+from sniascore.spectra import MIN_POINTS, Spectrum, SpectrumError, data_dir
+from sniascore.fits import read_fits
+from sniascore.lnw import read_lnw
+from sniascore.files import read_spectra, read_spectrum
+from sniascore.writers import write_sedm_ascii
 
 # SNIASCORE_FUZZ_EXAMPLES raises the number of examples for a deeper, slower local run
 FUZZ = settings(max_examples=int(os.environ.get("SNIASCORE_FUZZ_EXAMPLES", 150)), deadline=None,

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from sniascore import templates as T
+from sniascore import template_bank as TB
 
 
 @pytest.fixture(scope='module')
@@ -99,7 +100,7 @@ def mini_root(tmp_path_factory, templates):
 
 def test_mini_bank(mini_root, templates, tmp_path):
     cache = tmp_path / 'cache'
-    bank = T.load_bank(mini_root.parent, cache=cache)
+    bank = TB.load_bank(mini_root.parent, cache=cache)
     t = bank.table
     assert not bank.info['from_cache']
     # malformed file reported and skipped, not fatal; the model spectrum excluded
@@ -130,7 +131,7 @@ def test_mini_bank(mini_root, templates, tmp_path):
     with pytest.raises(IndexError):
         bank.spectrum(len(bank))
     # the cache gives the same bank back, and a new input file makes a new cache
-    again = T.load_bank(mini_root.parent, cache=cache)
+    again = TB.load_bank(mini_root.parent, cache=cache)
     assert again.info['from_cache']
     pd.testing.assert_frame_equal(again.table, t, check_dtype=False)
     for i in range(len(bank)):
@@ -138,7 +139,7 @@ def test_mini_bank(mini_root, templates, tmp_path):
     assert len(list(cache.glob('template_bank-*.npz'))) == 1
     _link(templates, mini_root, 'snid5/kcS0.lnw')
     try:
-        third = T.load_bank(mini_root.parent, cache=cache)
+        third = TB.load_bank(mini_root.parent, cache=cache)
         assert not third.info['from_cache'] and 'KC-S0' in set(third.table['sn'])
         assert len(list(cache.glob('template_bank-*.npz'))) == 1  # the stale cache was removed
     finally:
@@ -146,7 +147,7 @@ def test_mini_bank(mini_root, templates, tmp_path):
 
 
 def test_select_keeps_rows(mini_root):
-    bank = T.load_bank(mini_root, cache=False)
+    bank = TB.load_bank(mini_root, cache=False)
     sub = bank.select(bank.table['is_ia'])
     assert len(sub) == bank.table['is_ia'].sum()
     i = int(np.flatnonzero(bank.table['is_ia'])[0])
@@ -155,12 +156,12 @@ def test_select_keeps_rows(mini_root):
 
 def test_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError):
-        T.load_bank(tmp_path / 'nowhere', cache=False)
+        TB.load_bank(tmp_path / 'nowhere', cache=False)
 
 
 def test_full_bank(templates):
     "The whole bank (read from the user cache when present)."
-    bank = T.load_bank()
+    bank = TB.load_bank()
     t = bank.table
     assert len(t) > 5000 and t['sn'].nunique() > 400
     assert t['cls'].isin(T.TABLE1_CLASSES).all() and t['subtype'].isin(T.TYPE_TABLE.index).all()
