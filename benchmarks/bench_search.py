@@ -4,7 +4,7 @@
                                       [--survey data/survey] [--skip-archive] [--skip-search]
 
 Archive: `--spectra` copies of the example spectra (`sniascore/examples/*.ascii`) under new names, reclassified by
-`sniascore.search.reclassify` into a fresh table, once on a LocalCluster of 1 worker and once of 2. Search: a grid of
+`sniascore.engine.reclassify` into a fresh table, once on a LocalCluster of 1 worker and once of 2. Search: a grid of
 `--trials` short configurations on the survey in `--survey` (`sniascore-survey --out data/survey`), `--epochs` epochs
 each, with 1 worker and with 2. Every wall time includes starting the cluster and, in each worker, importing
 TensorFlow and loading the model (what a user waits for); the workers' own task times are printed beside it. The
@@ -43,7 +43,8 @@ def main():
     p.add_argument('--skip-archive', action='store_true')
     p.add_argument('--skip-search', action='store_true')
     args = p.parse_args()
-    from sniascore.search import grid_size, load_space, reclassify, run_search
+    from sniascore.search import grid_size, load_space
+    from sniascore.engine import reclassify, run_search
     print(f'{os.cpu_count()} CPUs visible, load average {os.getloadavg()[0]:.1f}', flush=True)
     work = Path(tempfile.mkdtemp(prefix='bench_search_'))
     try:

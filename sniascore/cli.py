@@ -129,7 +129,8 @@ def cmd_search(args) -> int:
     "`sniascore search`: run or resume the architecture search of SPACE on the survey; print the results table."
     if not Path(args.space).is_file(): return usage_error(args, f'{args.space}: no such search-space file')
     if not Path(args.survey).is_dir(): return usage_error(args, f'{args.survey}: no such survey folder (sniascore-survey --out {args.survey})')
-    from sniascore.search import SpaceError, load_space, run_search
+    from sniascore.engine import run_search
+    from sniascore.search import SpaceError, load_space
     try: load_space(Path(args.space))
     except (SpaceError, ValueError) as err: return usage_error(args, f'{args.space}: {err}')
     table = run_search(Path(args.space), args.survey, args.out, scheduler=args.scheduler, workers=args.workers,
@@ -144,7 +145,7 @@ def cmd_batch(args) -> int:
     "`sniascore batch`: reclassify many spectrum files on Dask workers into one CSV, skipping files already in it."
     entries = collect_inputs(args.paths)
     if (problem := nothing_to_classify(entries, args.paths)): return usage_error(args, problem)
-    from sniascore.search import reclassify
+    from sniascore.engine import reclassify
     table = reclassify(args.paths, args.out, scheduler=args.scheduler, workers=args.workers, chunk=args.chunk,
                        preset=args.preset, n_passes=args.passes, seed=args.seed, min_score=args.min_score,
                        max_sigma=args.max_sigma, model=args.model, progress=not args.quiet)

@@ -9,9 +9,10 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from sniascore.spectra import data_dir
-from sniascore.realcheck import (CARD_KEY, CALIBRATION_SET, DEPLOYED_KEY, README_HEADING, REAL_SET, clopper_pearson,
-                                 cross_validate, deployed_rates, exact_rates, object_names, on_sedm_grid, read_real_set,
-                                 readme_section, sigma_rule, tpr_at_fp, z_source)
+from sniascore.realset import (CALIBRATION_SET, REAL_SET, clopper_pearson, exact_rates, object_names, read_real_set,
+                               tpr_at_fp, z_source)
+from sniascore.realism import on_sedm_grid
+from sniascore.realcheck import CARD_KEY, DEPLOYED_KEY, README_HEADING, cross_validate, deployed_rates, readme_section, sigma_rule
 
 ROOT = Path(__file__).resolve().parents[1]
 CARD = ROOT / 'sniascore' / 'models' / 'model_card.json'
@@ -81,7 +82,7 @@ def test_z_source():
 def test_real_set_reads_completely():
     "Every file of the real set is listed in the metadata, lies on the SEDM grid and is scored (or says why not)."
     from sniascore.files import read_spectrum
-    from sniascore.realcheck import score
+    from sniascore.realset import score
     real = read_real_set()
     on_disk = sorted(p.name for p in data_dir(REAL_SET, 'spectra').iterdir())
     assert sorted(Path(f).name for f in real.file) == on_disk

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-from sniascore.search import (SpaceError, config_key, grid_configs, grid_size, load_space, open_study, reclassify,
-                              run_search, results_table)
+from sniascore.search import SpaceError, config_key, grid_configs, grid_size, load_space
+from sniascore.engine import open_study, reclassify, run_search, results_table
 
 SPACE = """
 [search]
