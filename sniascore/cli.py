@@ -109,7 +109,7 @@ def _add_others(sub, opts):
 # %% ../nbs/12_cli.ipynb #69713573
 PIPELINE = {  # subcommand -> (module, function, what it does); each parses its own options
     'survey': ('sniascore.survey', 'survey_cli', 'simulate the SEDM survey to train and evaluate on (also: sniascore-survey)'),
-    'train': ('sniascore.training', 'train_cli', 'train, select epochs and ship the networks (also: sniascore-train)'),
+    'train': ('sniascore.trainrun', 'train_cli', 'train, select epochs and ship the networks (also: sniascore-train)'),
     'evaluate': ('sniascore.predictions', 'evaluate_cli', "cache a model's predictions on a survey's validation and test splits"),
 }
 

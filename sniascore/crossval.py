@@ -69,7 +69,8 @@ def run_fold(survey, fold: int, run_dir, k: int = CV_K, epochs: int = CV_SCHEDUL
              seed: int = CV_SCHEDULE['seed'], fold_seed: int = CV_FOLD_SEED, verbose: bool = True) -> pd.DataFrame:
     "Train, select (epoch, presets) on the validation part and score the test part of `fold`; returns its OOF rows."
     import keras
-    from sniascore.training import train_network, classifier_epoch_table, epoch_predictions
+    from sniascore.training import train_network
+    from sniascore.selection import classifier_epoch_table, epoch_predictions
     run_dir, d = Path(run_dir), fold_arrays(survey, fold, k, fold_seed)
     tr, va, te = (d[r] for r in ROLES)
     train_network('classifier', tr['X'], tr['y'], run_dir, epochs, seed=seed, verbose=verbose)

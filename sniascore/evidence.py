@@ -394,7 +394,7 @@ def main(argv=None):
     def update(folder):
         from sniascore.predictions import load_predictions
         from sniascore.decisions import DEPLOYED_CUT
-        from sniascore.training import write_card_keys
+        from sniascore.modelcard import write_card_keys
         card = json.loads((folder / 'model_card.json').read_text())
         predictions, _ = load_predictions(repo_root() / 'nbs' / 'cache' / 'predictions.ecsv')
         write_card_keys(card_evidence(predictions, {**card['operating_points'], 'deployed': DEPLOYED_CUT}), folder)

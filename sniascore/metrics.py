@@ -52,7 +52,7 @@ def cut_search(score, sigma, is_ia, grid: int | None = None) -> pd.DataFrame:
                              tp=tp.ravel(), fp=fp.ravel(), tpr=tp.ravel() / max(n_pos, 1),
                              fpr=fp.ravel() / max(n_neg, 1)))
 
-# %% ../nbs/06a_metrics.ipynb #d9b43f7b
+# %% ../nbs/06a_metrics.ipynb #ec5636e4
 def _allowed_fp(max_fpr: float, n_neg: int) -> int:
     "Largest number of false positives with FPR <= max_fpr."
     return int(math.floor(max_fpr * n_neg + 1e-9))
@@ -79,7 +79,7 @@ def operating_point(score, sigma, is_ia, max_fpr: float = 0.0, grid: int | None 
                 fp=int(fp[a, b]), tpr=float(tp[a, b] / max(n_pos, 1)), fpr=float(fp[a, b] / max(n_neg, 1)),
                 n_ia=n_pos, n_other=n_neg, max_fpr=float(max_fpr))
 
-
+# %% ../nbs/06a_metrics.ipynb #db896c08
 def roc_envelope(score, sigma, is_ia, grid: int | None = None) -> pd.DataFrame:
     "ROC curve of the (min_score, max_sigma) classifier: best TPR for every number of false positives."
     _, _, tp, fp, n_pos, n_neg = _cut_counts(score, sigma, is_ia, grid)

@@ -172,7 +172,7 @@ def real_check(model=None, bank=None, cache=None) -> dict:
 def update_card(new: dict, models_dir=None) -> dict:
     "Write the keys of `new` into `model_card.json` of `models_dir` (default: shipped) and regenerate `MODEL_CARD.md`."
     from sniascore.model import MODELS_DIR
-    from sniascore.training import write_card_keys
+    from sniascore.modelcard import write_card_keys
     card = json.loads((Path(models_dir or MODELS_DIR) / 'model_card.json').read_text())
     if new[CARD_KEY]['classifier_sha256'] != card['checksums']['classifier.keras']:
         raise ValueError('the report was made with another classifier than this card describes')

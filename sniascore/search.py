@@ -312,7 +312,7 @@ def run_trial(config: dict, survey_dir, out_dir) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     from sklearn.metrics import roc_auc_score
-    from sniascore import training
+    from sniascore import training, selection
     t0 = time.perf_counter()
     splits = survey_splits(survey_dir)
     (X_train, y_train), (X_val, y_val) = splits["train"], splits["validation"]
@@ -322,11 +322,11 @@ def run_trial(config: dict, survey_dir, out_dir) -> dict:
     with _own_python_random(seed):
         training.train_network("classifier", X_train, y_train, run_dir, config["epochs"], net, seed, verbose=False,
                                learning_rate=config["learning_rate"], batch_size=config["batch_size"])
-    table = training.classifier_epoch_table(run_dir, X_val, y_val, config["select_passes"], config["every"], seed,
+    table = selection.classifier_epoch_table(run_dir, X_val, y_val, config["select_passes"], config["every"], seed,
                                             verbose=False)
     best = training.select_classifier_epoch(table)
-    score, _ = training.epoch_predictions(run_dir, best, X_val, config["select_passes"], seed)
-    training._EVAL_MODELS.pop(str(run_dir.resolve()), None)  # one network per run is kept there; not needed any more
+    score, _ = selection.epoch_predictions(run_dir, best, X_val, config["select_passes"], seed)
+    selection._EVAL_MODELS.pop(str(run_dir.resolve()), None)  # one network per run is kept there; not needed any more
     row = table.set_index("epoch").loc[best]
     return dict(key=key, seed=seed, best_epoch=int(best), n_ia_fpr0=int(row.n_ia_fpr0), n_ia_fpr1=int(row.n_ia_fpr1),
                 tpr_fpr0=float(row.tpr_fpr0), tpr_fpr1=float(row.tpr_fpr1), roc_auc=float(roc_auc_score(y_val, score)),

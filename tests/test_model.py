@@ -1,4 +1,4 @@
-"""Tests of sniascore.model, sniascore.metrics and sniascore.training that notebooks show less well:
+"""Tests of sniascore.model, sniascore.metrics and the training modules (training, selection, modelcard, trainrun) that notebooks show less well:
 serialization round trips, checksum failures, brute-force checks of the cut search, resuming, the CLI."""
 import json
 import os
@@ -218,7 +218,7 @@ def test_precise_redshift():
 
 def _fake_survey(monkeypatch):
     "Make `sniascore-train` read a fake survey (random arrays, the same at every call); returns the training module."
-    import sniascore.training as training
+    import sniascore.trainrun as training
 
     def fake_arrays(survey, directory=None, seed=0, **kw):
         rng = np.random.default_rng(seed)  # same data at every call, as from a real survey
@@ -271,7 +271,8 @@ def _train_args(tmp_path, epochs: int) -> list:
 
 
 def _same_weights(training, run_a, run_b, task: str, epoch: int) -> bool:
-    a, b = (training.load_epoch(run / task, epoch).get_weights() for run in (run_a, run_b))
+    from sniascore.training import load_epoch
+    a, b = (load_epoch(run / task, epoch).get_weights() for run in (run_a, run_b))
     return all(np.array_equal(u, v) for u, v in zip(a, b))
 
 

@@ -45,7 +45,8 @@ NIGHT_MODULES = {'sniascore', 'sniascore.spectra', 'sniascore.text', 'sniascore.
                  'sniascore.metrics', 'sniascore.decisions', 'sniascore.classify', 'sniascore.headers',
                  'sniascore.watch', 'sniascore.cli', 'sniascore.modelfolder', 'sniascore.tns', 'sniascore.plot',
                  'sniascore.commands', 'sniascore.hostlines', 'sniascore._modidx'}
-NEVER_AT_NIGHT = ['sniascore.training', 'sniascore.datasets', 'sniascore.simulate', 'sniascore.effects',
+NEVER_AT_NIGHT = ['sniascore.training', 'sniascore.selection', 'sniascore.modelcard', 'sniascore.trainrun',
+                  'sniascore.datasets', 'sniascore.simulate', 'sniascore.effects',
                   'sniascore.priors', 'sniascore.catalog', 'sniascore.survey', 'sniascore.templates',
                   'sniascore.template_bank', 'sniascore.augmentation', 'sniascore.evaluation', 'sniascore.redshifts',
                   'sniascore.baselines', 'sniascore.predictions', 'sniascore.young_sn2']

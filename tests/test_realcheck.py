@@ -178,5 +178,5 @@ def test_readme_cell_and_readme_quote_the_card(card):
 
 
 def test_model_card_markdown_is_current(card):
-    from sniascore.training import card_markdown
+    from sniascore.modelcard import card_markdown
     assert (ROOT / 'sniascore' / 'models' / 'MODEL_CARD.md').read_text() == card_markdown(card)

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 from sniascore.datasets import load_survey
-from sniascore.training import survey_arrays
+from sniascore.trainrun import survey_arrays
 
 survey_dir, out = sys.argv[1], sys.argv[2]
 arrays = survey_arrays(load_survey(survey_dir), seed=0)["train_z"]
