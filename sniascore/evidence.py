@@ -19,11 +19,11 @@ from .baselines import read_snid_folder
 from .predictions import repo_root
 
 # %% auto #0
-__all__ = ['SNID_SIM_TEST', 'COVERAGE', 'GENERATED', 'NOT_AVAILABLE', 'Z_RANGE', 'SURVEY_ENV', 'FINAL_PARTITION_FILE',
-           'FINAL_PARTITION_SEED', 'FINAL_PARTITION_FRACTION', 'FINAL_PARTITION_SHA256', 'RESCORE_SAMPLE',
-           'RESCORE_ATOL', 'CARD_KEY', 'README_HEADING', 'evidence_units', 'effective_units', 'cp_upper',
-           'template_draws', 'template_bootstrap', 'rate_evidence', 'template_table', 'redshift_evidence', 'join_snid',
-           'coverage_table', 'missing_coverage', 'bank_supplies', 'survey_catalog', 'partition_sha256',
+__all__ = ['CATASTROPHIC_DZ', 'SNID_SIM_TEST', 'COVERAGE', 'GENERATED', 'NOT_AVAILABLE', 'Z_RANGE', 'SURVEY_ENV',
+           'FINAL_PARTITION_FILE', 'FINAL_PARTITION_SEED', 'FINAL_PARTITION_FRACTION', 'FINAL_PARTITION_SHA256',
+           'RESCORE_SAMPLE', 'RESCORE_ATOL', 'CARD_KEY', 'README_HEADING', 'evidence_units', 'effective_units',
+           'cp_upper', 'template_draws', 'template_bootstrap', 'rate_evidence', 'template_table', 'redshift_evidence',
+           'join_snid', 'coverage_table', 'missing_coverage', 'bank_supplies', 'survey_catalog', 'partition_sha256',
            'draw_final_partition', 'read_final_partition', 'write_rescore_sample', 'rescore', 'fold_units',
            'template_folds', 'fold_roles', 'check_folds', 'card_evidence', 'readme_section', 'main']
 
@@ -122,32 +122,39 @@ def template_table(table: pd.DataFrame, passes: dict) -> pd.DataFrame:
     return out.sort_values(['cls', 'spectra'], ascending=[True, False])
 
 # %% ../nbs/08a_evidence.ipynb #24b74de1
+CATASTROPHIC_DZ = 0.02  # |dz| above which a redshift counts as catastrophic
+
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     "Median of `values` for each row of `weights` (n_boot, n)."
     order = np.argsort(values)
     c = np.cumsum(weights[:, order], axis=1)
     return values[order][(c < c[:, -1:] / 2).sum(1)]
 
+def _redshift_stats(dz, z_true, w) -> dict:
+    "Every redshift statistic for each row of weights `w` (n_boot, n): how often each spectrum is drawn."
+    W, ad, z_pred = w.sum(1), np.abs(dz), z_true + dz
+    mean, mt, mp = w @ dz / W, w @ z_true / W, w @ z_pred / W
+    slope = (w @ (z_true * z_pred) / W - mt * mp) / (w @ z_true ** 2 / W - mt ** 2)
+    centre = _weighted_median(dz, w)
+    nmad = 1.4826 * np.array([_weighted_median(np.abs(dz - m), w[i:i + 1])[0] for i, m in enumerate(centre)])
+    return dict(mean_dz=mean, std_dz=np.sqrt(w @ dz ** 2 / W - mean ** 2), median_abs_dz=_weighted_median(ad, w),
+                nmad=nmad, frac_005=w @ (ad < 0.005) / W, frac_01=w @ (ad < 0.01) / W,
+                catastrophic=w @ (ad > CATASTROPHIC_DZ), slope=slope, intercept=mp - slope * mt)
 
 def redshift_evidence(z_pred, z_true, units, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
-    "Median |dz|, std dz, fractions |dz| < 0.005 and < 0.01, each with a template-bootstrap interval."
-    dz = np.asarray(z_pred, float) - np.asarray(z_true, float)
-    units = np.asarray(units)
+    "Mean, std, median |dz|, NMAD, fractions within 0.005/0.01, catastrophic count, OLS slope/intercept; template-bootstrap intervals."
+    dz, z_true = np.asarray(z_pred, float) - np.asarray(z_true, float), np.asarray(z_true, float)
     ok = np.isfinite(dz)
-    dz, units = dz[ok], units[ok]
+    dz, z_true, units = dz[ok], z_true[ok], np.asarray(units)[ok]
     labels, draws = template_draws(units, np.zeros(len(units)), n_boot, seed)
-    w = draws[:, pd.Index(labels).get_indexer(units)].astype(float)
-    ad = np.abs(dz)
-    mean = (w @ dz) / w.sum(1)
-    stats = dict(median_abs_dz=(np.median(ad), _weighted_median(ad, w)),
-                 std_dz=(dz.std(ddof=1), np.sqrt((w @ dz ** 2) / w.sum(1) - mean ** 2)),
-                 frac_005=((ad < 0.005).mean(), (w @ (ad < 0.005)) / w.sum(1)),
-                 frac_01=((ad < 0.01).mean(), (w @ (ad < 0.01)) / w.sum(1)))
-    out = dict(n=int(len(dz)), templates=int(len(labels)))
-    q = [(1 - level) / 2, 1 - (1 - level) / 2]
-    for name, (value, boot) in stats.items():
-        out[name] = float(value)
-        out[f'{name}_lo'], out[f'{name}_hi'] = np.quantile(boot, q).tolist()
+    boot = _redshift_stats(dz, z_true, draws[:, pd.Index(labels).get_indexer(units)].astype(float))
+    point = {k: float(v[0]) for k, v in _redshift_stats(dz, z_true, np.ones((1, len(dz)))).items()}
+    point.update(std_dz=float(dz.std(ddof=1)), median_abs_dz=float(np.median(np.abs(dz))),  # the usual sample forms
+                 nmad=float(1.4826 * np.median(np.abs(dz - np.median(dz)))))
+    out, q = dict(n=int(len(dz)), templates=int(len(labels))), [(1 - level) / 2, 1 - (1 - level) / 2]
+    for name, value in point.items():
+        out[name] = value
+        out[f'{name}_lo'], out[f'{name}_hi'] = np.quantile(boot[name], q).tolist()
     return out
 
 # %% ../nbs/08a_evidence.ipynb #694edc09
