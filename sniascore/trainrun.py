@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import keras
 
-from .metrics import apply_cut, operating_point, redshift_metrics
+from .decisions import choose_operating_points, decide
+from .metrics import redshift_metrics
 from .model import MODELS_DIR
 from .modelcard import _jsonable, ship
 from .selection import epoch_predictions, epoch_table, plot_selection, prune_run
@@ -57,7 +58,7 @@ def _classification_metrics(score, sigma, is_ia, points: dict) -> dict:
     is_ia = np.asarray(is_ia).astype(bool)
     out = {}
     for name, cut in points.items():
-        sel = apply_cut(score, sigma, cut)
+        sel = decide(score, sigma, cut)["passed"].to_numpy()
         out[name] = dict(tp=int((sel & is_ia).sum()), fp=int((sel & ~is_ia).sum()), n_ia=int(is_ia.sum()),
                          n_other=int((~is_ia).sum()), tpr=float((sel & is_ia).sum() / max(is_ia.sum(), 1)),
                          fpr=float((sel & ~is_ia).sum() / max((~is_ia).sum(), 1)))
@@ -69,9 +70,7 @@ def _final_evaluation(data: dict, out: Path, selected: dict, final_passes: int, 
     va, te = data["validation"], data["test"]
     clf, reg = out / CLASSIFIER.name, out / REGRESSOR.name
     score_v, sigma_v = epoch_predictions(clf, selected["classifier"], va["X"], final_passes, seed)
-    points = {name: {k: op[k] for k in ("min_score", "max_sigma")} for name, op in
-              (("strict", operating_point(score_v, sigma_v, va["is_ia"], 0.0)),
-               ("balanced", operating_point(score_v, sigma_v, va["is_ia"], 0.01)))}
+    points = choose_operating_points(score_v, sigma_v, va["is_ia"])  # the presets, defined in sniascore.decisions
     score_t, sigma_t = epoch_predictions(clf, selected["classifier"], te["X"], final_passes, seed, CLASSIFIER.test_tag)
     (Xv_z, zv), (Xt_z, zt) = REGRESSOR.eval_rows(va), REGRESSOR.eval_rows(te)
     zv_pred, _ = epoch_predictions(reg, selected["regressor"], Xv_z, final_passes, seed)
