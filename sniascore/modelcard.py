@@ -18,7 +18,7 @@ from .preprocessing import preprocessing_record
 from .training import TASKS, load_epoch, saved_epochs, sessions_summary
 
 # %% auto #0
-__all__ = ['model_card', 'card_markdown', 'write_card_keys', 'ship']
+__all__ = ['model_card', 'redshift_interval_lines', 'card_markdown', 'write_card_keys', 'ship']
 
 # %% ../nbs/07d_modelcard.ipynb #ef06429d
 def _versions() -> dict:
@@ -90,6 +90,22 @@ def _card_setup(card: dict) -> list:
     lines += [f"- selected {k} epoch: {v}" for k, v in card["selected_epochs"].items()]
     return lines
 
+# %% ../nbs/07d_modelcard.ipynb #a34fcded
+_INTERVAL_COLUMNS = (("mean_dz", 4), ("std_dz", 4), ("nmad", 4), ("frac_005", 2), ("frac_01", 2), ("catastrophic", 0),
+                     ("slope", 3), ("intercept", 4))
+
+def redshift_interval_lines(report: dict | None) -> list:
+    "The redshift table with template-level 95% intervals (`card['redshifts']`, written by `sniascore.redshifts`)."
+    if not report: return []
+    lines = ["", "All SNe Ia and those passing the strict cut, each figure with its 95% interval from resampling template "
+             f"SNe ({report['n_boot']} resamples; `{report['command']}`, notebook `09_redshifts`):", "",
+             "| split | SNe Ia | n (templates) | mean Δz | std Δz | NMAD | abs(Δz) < 0.005 | abs(Δz) < 0.01 | catastrophic "
+             "(abs(Δz) > 0.02) | slope | intercept |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in report["rows"]:
+        cells = [f"{r[k]:.{d}f} [{r[k + '_lo']:.{d}f}, {r[k + '_hi']:.{d}f}]" for k, d in _INTERVAL_COLUMNS]
+        lines.append(f"| {r['split']} | {r['subset']} | {r['n']} ({r['templates']}) | " + " | ".join(cells) + " |")
+    return lines
+
 # %% ../nbs/07d_modelcard.ipynb #6b46a94a
 def _card_tables(card: dict) -> list:
     "The tables of operating points and redshifts on the simulated validation and test splits."
@@ -110,7 +126,7 @@ def _card_tables(card: dict) -> list:
     for split, m in (("validation", val["redshift"]), ("test", test["redshift"])):
         lines.append(f"| {split} | {m['n']} | {m['resid_mean']:.4f} | {m['resid_std']:.4f} | {m['frac_005']:.3f} "
                      f"| {m['frac_01']:.3f} | {m['slope']:.3f} | {m['intercept']:.4f} |")
-    return lines
+    return lines + redshift_interval_lines(card.get("redshifts"))
 
 # %% ../nbs/07d_modelcard.ipynb #317c598c
 def _rate(r: dict, what: str = "tpr", digits: int = 3) -> str:

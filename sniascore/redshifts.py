@@ -13,8 +13,8 @@ from scipy import stats
 
 # %% auto #0
 __all__ = ['RESIDUAL_THRESHOLDS', 'SAMPLE_COLORS', 'SPEED_OF_LIGHT_KMS', 'SI_II_REST', 'PAPER_REDSHIFTS', 'REDSHIFT_SUBSETS',
-           'redshift_fit', 'redshift_summary', 'plot_figure5', 'silicon_velocity', 'template_velocities',
-           'redshift_table']
+           'CARD_KEY', 'COMMAND', 'README_HEADING', 'redshift_fit', 'redshift_summary', 'plot_figure5',
+           'silicon_velocity', 'template_velocities', 'redshift_table', 'card_redshifts', 'readme_section', 'main']
 
 # %% ../nbs/09_redshifts.ipynb #9b350feb
 from .metrics import redshift_metrics
@@ -152,3 +152,36 @@ def redshift_table(predictions: pd.DataFrame, cut: dict, n_boot: int = 2000, see
             r = redshift_evidence(sample.z_pred, sample.z, evidence_units(sample), n_boot, seed)
             rows.append(dict(split=split, subset=subset, **r))
     return pd.DataFrame(rows).set_index(['split', 'subset'])
+
+# %% ../nbs/09_redshifts.ipynb #5dd5c4ab
+CARD_KEY = 'redshifts'
+COMMAND = 'python -m sniascore.redshifts --update-card'
+README_HEADING = '## How close the redshifts are (simulated survey)'
+
+def card_redshifts(predictions: pd.DataFrame, cut: dict, n_boot: int = 2000, seed: int = 0) -> dict:
+    "The card's `redshifts` key: the rows of `redshift_table` (plain numbers), the resampling and the command."
+    rows = redshift_table(predictions, cut, n_boot, seed).reset_index().to_dict('records')
+    rows = [{k: (v.item() if hasattr(v, 'item') else v) for k, v in r.items()} for r in rows]
+    return {CARD_KEY: dict(rows=rows, cut='strict', n_boot=n_boot, seed=seed, command=COMMAND)}
+
+def readme_section(card: dict) -> str:
+    "A README section with the card's redshift table."
+    from sniascore.modelcard import redshift_interval_lines
+    return '\n'.join([README_HEADING, *redshift_interval_lines(card[CARD_KEY])]) + '\n'
+
+# %% ../nbs/09_redshifts.ipynb #149642a7
+def main(argv=None):
+    "Command line: `python -m sniascore.redshifts --update-card` (the card's `redshifts` key and MODEL_CARD.md)."
+    import json
+    from pathlib import Path
+    from sniascore.realcheck import report_cli
+    def update(folder):
+        from sniascore.modelcard import write_card_keys
+        from sniascore.predictions import load_predictions, repo_root
+        card = json.loads((Path(folder) / 'model_card.json').read_text())
+        predictions, _ = load_predictions(repo_root() / 'nbs' / 'cache' / 'predictions.ecsv')
+        write_card_keys(card_redshifts(predictions, card['operating_points']['strict']), folder)
+    report_cli(argv, 'python -m sniascore.redshifts', 'The redshift table (notebook 09).', update, readme_section,
+               README_HEADING, "write the card's `redshifts` key and MODEL_CARD.md from the predictions cache")
+
+if __name__ == '__main__' and __import__('sys').argv[0].endswith('redshifts.py'): main()
