@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / '_docs'
 NBS = ROOT / 'nbs'
 WIDTH, HEIGHT = 1280, 800
-FIRST_SCREEN = ['classification.html', 'redshifts.html', 'training.html']
+FIRST_SCREEN = ['classification.html', 'redshifts.html', 'selection.html']  # pages whose story starts with a figure
 
 
 # ------------------------------------------------------------------------------------------------
@@ -314,7 +314,7 @@ def test_search_finds_an_exported_function(site, browser):
     box = browser.find_element(By.ID, 'search')
     box.send_keys('read_snid_output')
     hits = [a.get_attribute('href') for a in browser.find_elements(By.CSS_SELECTOR, '#search-results a')]
-    assert hits and hits[0].endswith('classification.html#read_snid_output'), hits[:3]
+    assert hits and hits[0].endswith('baselines.html#read_snid_output'), hits[:3]
 
 
 # ------------------------------------------------------------------------------------------------
