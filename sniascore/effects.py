@@ -183,7 +183,7 @@ def switch_off(*names, effects=SEDM_EFFECTS) -> tuple:
         raise SpectrumError(f"switch_off: no effect named {sorted(unknown)}; the chain has {[e.name for e in effects]}")
     return tuple(replace(e, on=False) if e.name in names else e for e in effects)
 
-def effects_table(effects=SEDM_EFFECTS) -> pd.DataFrame:
+def effects_table(effects=SEDM_EFFECTS) -> "pandas.DataFrame":  # pandas imported lazily: the simulator does not need it
     "One row per effect: its name, whether it is on, whether it draws random numbers, its options and their defaults."
     import pandas as pd
     return pd.DataFrame([dict(effect=e.name, on=e.on, random=e.draw is not None,
