@@ -87,3 +87,13 @@ def test_labels_and_cap(tiny):
         x, y = ds[0]
         rows = ds.batch_rows(0)
         np.testing.assert_array_equal(y, (ds.plan.cls.to_numpy()[rows] == 'SNIa').astype(int))
+
+
+def test_worker_processes_see_the_epoch(tiny):
+    "Batches made in forked worker processes equal those made in the main process, in the second epoch too."
+    by_index = _source(tiny, epoch=1)
+    expected = _epoch_batches(by_index)
+    procs = _source(tiny, workers=2, use_multiprocessing=True)
+    _epoch_batches(procs, adapter=True)                    # epoch 0 in the workers; the epoch moves to 1
+    assert procs.epoch == 1
+    _same(expected, _epoch_batches(procs, adapter=True))
