@@ -261,18 +261,34 @@ def sessions_summary(run_dir) -> list[str]:
                      + (f" ({where})" if where else ""))  # older records name no processor or threads
     return lines or ["not recorded"]
 
+# %% ../nbs/07_training.ipynb #4195fcb0
+def _training_data(X, y, batch_size: int):
+    "(X, y, n_used) of fixed arrays, or (source, None, None) for a data source that draws every epoch anew."
+    if isinstance(X, keras.utils.PyDataset):
+        if getattr(X, "batch_size", batch_size) != batch_size:
+            raise ValueError(f"the data source makes batches of {X.batch_size}, the training asks for {batch_size}")
+        return X, None, None
+    X = np.asarray(X, np.float32)
+    X = X[..., None] if X.ndim == 2 else X
+    if len(X) < batch_size:
+        raise ValueError(f"{len(X)} training spectra is fewer than one mini-batch of {batch_size}")
+    return X, np.asarray(y), len(X) // batch_size * batch_size  # MATLAB drops the incomplete last mini-batch
+
+def _fit_one_epoch(model, X, y, n_used, epoch: int, seed: int, batch_size: int):
+    "One epoch: the data source set to `epoch`, or the arrays in this epoch's order (drawn from seed and epoch)."
+    if n_used is None:
+        X.set_epoch(epoch)
+        return model.fit(X, epochs=1, shuffle=False, verbose=0)
+    order = np.random.default_rng([seed, epoch]).permutation(len(X))[:n_used]
+    return model.fit(X[order], y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+
 # %% ../nbs/07_training.ipynb #0aa235de
 def fit_epochs(model: keras.Model, X, y, run_dir, epochs: int, batch_size: int = 256, seed: int = 0,
                label: str = "", verbose: bool = True) -> pd.DataFrame:
-    "Train a compiled `model` up to `epochs`, saving every epoch; resumes from `run_dir`. Returns the history."
+    "Train a compiled `model` on arrays `X`, `y` or a data source `X` (y None) up to `epochs`, saving every epoch; resumes."
     run_dir = Path(run_dir)
     (run_dir / "epochs").mkdir(parents=True, exist_ok=True)
-    X = np.asarray(X, np.float32)
-    X = X[..., None] if X.ndim == 2 else X
-    y = np.asarray(y)
-    if len(X) < batch_size:
-        raise ValueError(f"{len(X)} training spectra is fewer than one mini-batch of {batch_size}")
-    n_used = len(X) // batch_size * batch_size  # MATLAB drops the incomplete last mini-batch
+    X, y, n_used = _training_data(X, y, batch_size)
     start = _restore_state(model, run_dir)
     if start and verbose:
         print(f"{label} resuming after epoch {start}", flush=True)
@@ -281,9 +297,8 @@ def fit_epochs(model: keras.Model, X, y, run_dir, epochs: int, batch_size: int =
             f.write(json.dumps(dict(first_epoch=start + 1, target_epoch=epochs, **device_record())) + "\n")
     history_path = run_dir / "history.csv"
     for epoch in range(start + 1, epochs + 1):
-        order = np.random.default_rng([seed, epoch]).permutation(len(X))[:n_used]
         t0 = time.perf_counter()
-        hist = model.fit(X[order], y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+        hist = _fit_one_epoch(model, X, y, n_used, epoch, seed, batch_size)
         seconds = time.perf_counter() - t0
         save_weights_atomic(model, epoch_path(run_dir, epoch))
         _save_state(model, run_dir, epoch)
@@ -310,14 +325,17 @@ def _check_config(run_dir: Path, config: dict) -> None:
 
 def train_network(task, X, y, run_dir, epochs: int | None = None, arch: dict | None = None, seed: int = 0,
                   verbose: bool = True, **training) -> keras.Model:
-    "Train the network of `task` (a `Task` or its name: 'classifier', 'regressor') in `run_dir`, resuming if possible."
+    "Train the network of `task` ('classifier', 'regressor') on arrays or a fresh-draw source `X` in `run_dir`, resuming."
     task, run_dir = as_task(task), Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     epochs = task.epochs if epochs is None else int(epochs)
     arch = {**DEFAULT_ARCH, **(arch or {})}
     training = {**TRAINING_DEFAULTS, **training}
-    _check_config(run_dir, dict(task=task.name, arch={k: list(v) if isinstance(v, tuple) else v for k, v in arch.items()},
-                                training=training, seed=seed, n_train=int(len(X))))
+    config = dict(task=task.name, arch={k: list(v) if isinstance(v, tuple) else v for k, v in arch.items()},
+                  training=training, seed=seed, n_train=int(len(X)))
+    if isinstance(X, keras.utils.PyDataset):  # fresh draws: what the source is, not how many arrays (len counts batches)
+        config.update(n_train=int(len(X) * X.batch_size), data=dict(source=type(X).__name__, seed=int(X.seed)))
+    _check_config(run_dir, config)
     (run_dir / "target_epochs.txt").write_text(str(epochs))
     set_seeds(seed)
     model = compile_model(task.build(**arch), task, **training)

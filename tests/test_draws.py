@@ -97,3 +97,19 @@ def test_worker_processes_see_the_epoch(tiny):
     _epoch_batches(procs, adapter=True)                    # epoch 0 in the workers; the epoch moves to 1
     assert procs.epoch == 1
     _same(expected, _epoch_batches(procs, adapter=True))
+
+
+def test_fresh_draw_training_resumes_exactly(tiny, tmp_path):
+    "sniascore.training.train_network on fresh draws: same seed, same weights; a resumed run equals an uninterrupted one."
+    import keras
+    from sniascore.training import load_epoch, train_network
+    small = dict(layers=('bilstm', 'gru'), units=4, dropouts=(0.4, 0.3, 0.2))
+    kw = dict(arch=small, batch_size=8, verbose=False)
+    train_network('classifier', _source(tiny), None, tmp_path / 'a', epochs=2, **kw)
+    train_network('classifier', _source(tiny), None, tmp_path / 'b', epochs=1, **kw)
+    keras.backend.clear_session()
+    train_network('classifier', _source(tiny), None, tmp_path / 'b', epochs=2, **kw)
+    train_network('classifier', _source(tiny), None, tmp_path / 'c', epochs=2, **kw)
+    for other in ('b', 'c'):
+        for wa, wb in zip(load_epoch(tmp_path / 'a', 2).weights, load_epoch(tmp_path / other, 2).weights):
+            np.testing.assert_array_equal(wa.numpy(), wb.numpy())
