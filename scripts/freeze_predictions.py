@@ -8,7 +8,6 @@ processor (CPU kernels round differently on other processors; there it compares 
 
     python scripts/freeze_predictions.py          # only after a deliberate change of the models
 """
-import platform
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +19,9 @@ N_PASSES, SEED = 100, 0
 
 
 def processor() -> str:
-    "The processor's model name (CPU kernels round differently on each)."
-    try:
-        for line in Path('/proc/cpuinfo').read_text().splitlines():
-            if line.startswith('model name'): return line.split(':', 1)[1].strip()
-    except OSError: pass
-    return platform.processor() or platform.machine()
+    "The processor as training runs record it (`sniascore.training.device_record`): CPU kernels round differently on each."
+    from sniascore.training import device_record
+    return device_record()['cpu']
 
 
 def current(model=None) -> dict:

@@ -41,7 +41,7 @@ def model_version(model) -> str:
     return ' '.join(p for p in parts if p) or 'unknown'
 
 # %% ../nbs/11_classify.ipynb #02d7a0a5
-from .decisions import PRESETS, DEFAULT_PRESET, describe_cuts, resolve_cuts
+from .decisions import PRESETS, DEFAULT_PRESET, resolve_cuts
 
 def cuts_for(preset=DEFAULT_PRESET, min_score=None, max_sigma=None, model=None) -> dict:
     "The cuts of `preset` for `model` (loaded as by `get_model` only when the preset needs its card)."

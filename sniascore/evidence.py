@@ -5,7 +5,7 @@
 # %% ../nbs/08a_evidence.ipynb #9fb3a816
 from __future__ import annotations
 
-import hashlib, json, sys
+import hashlib, json
 from pathlib import Path
 
 import numpy as np
@@ -402,10 +402,11 @@ def main(argv=None):
         from sniascore.predictions import load_predictions
         from sniascore.decisions import DEPLOYED_CUT
         from sniascore.modelcard import write_card_keys
-        card = json.loads((folder / 'model_card.json').read_text())
+        from sniascore.modelfolder import read_card
+        card = read_card(folder)
         predictions, _ = load_predictions(repo_root() / 'nbs' / 'cache' / 'predictions.ecsv')
         write_card_keys(card_evidence(predictions, {**card['operating_points'], 'deployed': DEPLOYED_CUT}), folder)
     report_cli(argv, 'python -m sniascore.evidence', 'The template-level evidence (notebook 08a).', update, readme_section,
                README_HEADING, "write the card's `evidence` key and MODEL_CARD.md from the predictions cache")
 
-if __name__ == '__main__' and Path(sys.argv[0]).name == 'evidence.py': main()
+if __name__ == '__main__' and globals().get('__package__') == 'sniascore': main()

@@ -23,6 +23,7 @@ import keras
 from keras import ops
 
 from .decisions import DEFAULT_PRESET, decide, resolve_cuts
+from .modelfolder import shipped_folder
 from .preprocessing import N_BINS  # the length of the preprocessed spectrum
 # TensorFlow itself is imported only by `_forward_fn` (MC prediction): training runs on any Keras backend
 
@@ -39,7 +40,7 @@ DEFAULT_ARCH = dict(
     dropouts=(0.40, 0.45, 0.35, 0.25),  # after the input, then after each recurrent layer
     l2=1e-4,
 )
-MODELS_DIR = Path(__file__).parent / "models" if "__file__" in globals() else Path("../sniascore/models")
+MODELS_DIR = shipped_folder()  # sniascore/models/, the one rule in sniascore.modelfolder
 
 
 class ModelError(RuntimeError):
@@ -292,9 +293,9 @@ class SNIascore:
         return out
 
     def accept(self, prediction: pd.DataFrame, preset: str = DEFAULT_PRESET) -> np.ndarray:
-        "Boolean mask: rows of `prediction` (with score, score_err) that pass `preset`."
-        cuts = self.cuts(preset)
-        return decide(prediction["score"], prediction["score_err"], cuts)["passed"].to_numpy()
+        "Boolean mask: rows of `prediction` (with score, score_err) that pass `preset` (no reasons written: tables can be long)."
+        from sniascore.metrics import apply_cut
+        return np.asarray(apply_cut(prediction["score"], prediction["score_err"], self.cuts(preset)))
 
 # %% ../nbs/06_architecture.ipynb #e0a4b5e4
 def _check_preprocessing(card: dict, card_path) -> None:

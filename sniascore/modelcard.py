@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .model import MODELS_DIR, sha256_file
+from .modelfolder import read_card
 from .preprocessing import preprocessing_record
 from .training import TASKS, load_epoch, saved_epochs, sessions_summary
 
@@ -260,9 +261,8 @@ def card_markdown(card: dict) -> str:
 # %% ../nbs/07d_modelcard.ipynb #59aaf08b
 def write_card_keys(new: dict, models_dir=None) -> dict:
     "Add the keys of `new` to `model_card.json` in `models_dir` (default: shipped) and regenerate `MODEL_CARD.md`."
-    from sniascore.model import MODELS_DIR
     folder = Path(models_dir or MODELS_DIR)
-    card = json.loads((folder / "model_card.json").read_text())
+    card = read_card(folder)
     card.update(new)
     markdown = card_markdown(card)   # before writing anything: a card that cannot be rendered is not written
     (folder / "model_card.json").write_text(json.dumps(card, indent=1))

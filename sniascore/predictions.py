@@ -9,7 +9,6 @@ import argparse
 import hashlib
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -226,5 +225,5 @@ def evaluate_cli(argv=None):
     print(f'{len(table)} predictions written to {args.out} (reused from training: {table.attrs["reused_from_training"]})')
 
 # %% ../nbs/08d_predictions.ipynb #39770f19
-if __name__ == '__main__' and Path(sys.argv[0]).name == 'predictions.py':
+if __name__ == '__main__' and globals().get('__package__') == 'sniascore':
     evaluate_cli()

@@ -5,7 +5,7 @@
 # %% ../nbs/10c_real_card.ipynb #113142c6
 from __future__ import annotations
 
-import argparse, json, re, sys
+import argparse, json, re
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ import pandas as pd
 from scipy import stats
 
 from .spectra import data_dir
+from .modelfolder import read_card
 from .predictions import repo_root, load_predictions
 from .metrics import apply_cut, redshift_metrics
 from .realset import (CALIBRATION_SET, N_PASSES, REAL_SET, SEED, assemble, calibration_table, exact_rates,
@@ -173,7 +174,7 @@ def update_card(new: dict, models_dir=None) -> dict:
     "Write the keys of `new` into `model_card.json` of `models_dir` (default: shipped) and regenerate `MODEL_CARD.md`."
     from sniascore.model import MODELS_DIR
     from sniascore.modelcard import write_card_keys
-    card = json.loads((Path(models_dir or MODELS_DIR) / 'model_card.json').read_text())
+    card = read_card(models_dir or MODELS_DIR)
     if new[CARD_KEY]['classifier_sha256'] != card['checksums']['classifier.keras']:
         raise ValueError('the report was made with another classifier than this card describes')
     return write_card_keys(new, models_dir)
@@ -248,7 +249,7 @@ def report_cli(argv, prog: str, description: str, update, section, heading: str,
         update(folder)
         print(f'wrote the report into {folder / "model_card.json"} and MODEL_CARD.md')
     if args.readme_cell:
-        changed = write_readme_cell(section(json.loads((folder / 'model_card.json').read_text())), heading=heading)
+        changed = write_readme_cell(section(read_card(folder)), heading=heading)
         print('README cell of nbs/index.ipynb ' + ('written: now run python scripts/make_readme.py' if changed else 'unchanged'))
 
 
@@ -262,5 +263,5 @@ def main(argv=None):
                "keys of model_card.json and MODEL_CARD.md (about a minute)")
 
 
-if __name__ == '__main__' and Path(sys.argv[0]).name == 'realcheck.py':
+if __name__ == '__main__' and globals().get('__package__') == 'sniascore':
     main()

@@ -172,16 +172,15 @@ def readme_section(card: dict) -> str:
 # %% ../nbs/09_redshifts.ipynb #149642a7
 def main(argv=None):
     "Command line: `python -m sniascore.redshifts --update-card` (the card's `redshifts` key and MODEL_CARD.md)."
-    import json
-    from pathlib import Path
     from sniascore.realcheck import report_cli
     def update(folder):
         from sniascore.modelcard import write_card_keys
+        from sniascore.modelfolder import read_card
         from sniascore.predictions import load_predictions, repo_root
-        card = json.loads((Path(folder) / 'model_card.json').read_text())
+        card = read_card(folder)
         predictions, _ = load_predictions(repo_root() / 'nbs' / 'cache' / 'predictions.ecsv')
         write_card_keys(card_redshifts(predictions, card['operating_points']['strict']), folder)
     report_cli(argv, 'python -m sniascore.redshifts', 'The redshift table (notebook 09).', update, readme_section,
                README_HEADING, "write the card's `redshifts` key and MODEL_CARD.md from the predictions cache")
 
-if __name__ == '__main__' and __import__('sys').argv[0].endswith('redshifts.py'): main()
+if __name__ == '__main__' and globals().get('__package__') == 'sniascore': main()
