@@ -6,6 +6,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +17,7 @@ import pandas as pd
 from astropy.table import Table
 
 from .spectra import Spectrum, SpectrumError
-from .files import read_spectrum
+from .files import atomic_write, read_spectrum
 from .writers import write_sedm_ascii
 from .preprocessing import preprocess_spectra
 from .templates import TABLE1_CLASSES
@@ -36,8 +39,8 @@ def quantise(values) -> np.ndarray:
     return np.array(np.char.mod('%.4e', np.asarray(values, float)), dtype=float)
 
 # %% auto #0
-__all__ = ['SPLITS', 'CATALOG_COLUMNS', 'SURVEY_WAVE', 'EXAMPLE_PICKS', 'quantise', 'Survey', 'write_survey', 'load_survey',
-           'catalog_sha256', 'survey_summary', 'pick_examples', 'export_examples']
+__all__ = ['SPLITS', 'CATALOG_COLUMNS', 'SURVEY_WAVE', 'SURVEY_ENTRIES', 'EXAMPLE_PICKS', 'quantise', 'Survey', 'write_survey',
+           'load_survey', 'catalog_sha256', 'survey_summary', 'pick_examples', 'export_examples']
 
 # %% ../nbs/04_datasets.ipynb #94d7a9ae
 def _arrays_key(catalog: pd.DataFrame, wave, flux, var) -> str:
@@ -57,8 +60,11 @@ def _read_arrays(path, key: str, n: int) -> np.ndarray | None:
         return z['X'] if str(z['checksum']) == key and z['X'].shape[0] == n else None
 
 def _write_arrays(path, X: np.ndarray, key: str):
-    "Cache preprocessed arrays with their key."
-    np.savez(path, X=X, checksum=key)
+    "Cache preprocessed arrays with their key (atomically: a reader never sees half a file)."
+    def _save(tmp):
+        with open(tmp, 'wb') as fh:   # a handle, because np.savez appends '.npz' to a path without it
+            np.savez(fh, X=X, checksum=key)
+    atomic_write(path, _save)
 
 # %% ../nbs/04_datasets.ipynb #66908c31
 @dataclass
@@ -154,32 +160,48 @@ def _progress(items, total: int, desc: str, progress: bool):
     from tqdm.auto import tqdm
     return tqdm(items, total=total, desc=desc, unit='spectrum')
 
-def _clear_survey(directory: Path):
-    "Remove the spectra, SNID inputs and cached arrays of a survey written into `directory` before."
-    if (directory / 'catalog.ecsv').exists():
-        for sub, pattern in (('spectra', '*.ascii'), ('snid_input', '*.dat')):
-            for old in (directory / sub).glob(pattern):
-                old.unlink()
-        (directory / 'arrays.npz').unlink(missing_ok=True)
+# The survey's own entries; catalog.ecsv goes last, as it marks a whole survey (load_survey starts from it).
+SURVEY_ENTRIES = ('spectra', 'snid_input', 'template_splits.ecsv', 'arrays.npz', 'catalog.ecsv')
 
+def _swap_in(staged: Path, directory: Path):
+    "Move the survey entries of `staged` into `directory`; the old ones are set aside first and deleted last."
+    directory.mkdir(parents=True, exist_ok=True)
+    old = Path(tempfile.mkdtemp(prefix=f'.{directory.name}.old-', dir=directory.parent))
+    for name in reversed(SURVEY_ENTRIES):   # the old catalog leaves first: the folder stops being a survey
+        if (directory / name).exists():
+            os.replace(directory / name, old / name)
+    for name in SURVEY_ENTRIES:
+        if (staged / name).exists():
+            os.replace(staged / name, directory / name)
+    shutil.rmtree(old)
+
+
+# %% ../nbs/04_datasets.ipynb #a32afb4c
 def write_survey(survey: Survey, directory, *, progress: bool = False) -> Path:
-    "Write `survey` into `directory` (catalog.ecsv, template_splits.ecsv, spectra/, snid_input/); returns it."
+    "Write `survey` into `directory` (catalog.ecsv, template_splits.ecsv, spectra/, snid_input/, arrays.npz); returns it."
     directory = Path(directory)
-    _clear_survey(directory)
-    (directory / 'spectra').mkdir(parents=True, exist_ok=True)
-    (directory / 'snid_input').mkdir(exist_ok=True)
-    for i, row in _progress(survey.catalog.iterrows(), len(survey), 'writing spectra', progress):
-        spec = Spectrum(wave=survey.wave, flux=survey.flux[i], var=survey.var[i], meta={})
-        write_sedm_ascii(spec, directory / row['file'], header=_header(row))
-    for i in np.flatnonzero(survey.mask('test')):
-        np.savetxt(directory / 'snid_input' / f"{survey.catalog['spectrum_id'].iat[i]}.dat",
-                   np.column_stack([survey.wave, survey.flux[i]]), fmt=['%.1f', '%.4e'])
-    _catalog_table(survey.catalog, survey.info).write(directory / 'catalog.ecsv', overwrite=True)
-    if len(survey.template_splits):
-        Table.from_pandas(survey.template_splits.reset_index()).write(directory / 'template_splits.ecsv', overwrite=True)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside the target and moved in whole, so an interrupted or concurrent write never leaves
+    # a survey whose catalog names files that are not there, and a survey already there stays until then.
+    staged = Path(tempfile.mkdtemp(prefix=f'.{directory.name}.new-', dir=directory.parent))
+    try:
+        (staged / 'spectra').mkdir()
+        (staged / 'snid_input').mkdir()
+        for i, row in _progress(survey.catalog.iterrows(), len(survey), 'writing spectra', progress):
+            spec = Spectrum(wave=survey.wave, flux=survey.flux[i], var=survey.var[i], meta={})
+            write_sedm_ascii(spec, staged / row['file'], header=_header(row))
+        for i in np.flatnonzero(survey.mask('test')):
+            np.savetxt(staged / 'snid_input' / f"{survey.catalog['spectrum_id'].iat[i]}.dat",
+                       np.column_stack([survey.wave, survey.flux[i]]), fmt=['%.1f', '%.4e'])
+        _catalog_table(survey.catalog, survey.info).write(staged / 'catalog.ecsv')
+        if len(survey.template_splits):
+            Table.from_pandas(survey.template_splits.reset_index()).write(staged / 'template_splits.ecsv')
+        if survey._X is not None:
+            _write_arrays(staged / 'arrays.npz', survey._X, survey.checksum())
+        _swap_in(staged, directory)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
     survey.directory = directory
-    if survey._X is not None:
-        _write_arrays(directory / 'arrays.npz', survey._X, survey.checksum())
     return directory
 
 # %% ../nbs/04_datasets.ipynb #de9158ba

@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,7 +33,7 @@ def _source(row, bank, cache: dict):
     return cache[key]
 
 # %% auto #0
-__all__ = ['DEFAULT_SCALE', 'simulate_catalog', 'make_survey', 'survey_cli']
+__all__ = ['DEFAULT_SCALE', 'simulate_catalog', 'make_survey', 'survey_cli', 'ensure_survey']
 
 # %% ../nbs/04c_survey.ipynb #942ee5bb
 def simulate_catalog(catalog: pd.DataFrame, bank, *, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -86,10 +88,23 @@ def survey_cli(argv=None):
         p.error('--scale must be positive')
     t0 = time.perf_counter()
     survey = make_survey(args.seed, scale, split_seed=args.split_seed, progress=True)
-    out = write_survey(survey, args.out, progress=True)
     if not args.no_arrays:
-        survey.preprocessed()   # written to out/arrays.npz
+        survey.preprocessed()   # before writing, so that arrays.npz arrives with the rest
+    out = write_survey(survey, args.out, progress=True)
     print(survey)
     print(survey_summary(survey).to_string())
     print(f"written to {out} in {time.perf_counter() - t0:.0f} s")
     return 0
+
+# %% ../nbs/04c_survey.ipynb #2c333f99
+def ensure_survey(directory, *, seed: int = 0, scale: float = DEFAULT_SCALE, split_seed: int = 0) -> Path:
+    "The survey folder `directory`, simulated, preprocessed and written first if it holds no survey (one process at a time)."
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with open(directory.parent / f'.{directory.name}.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)   # released when the file closes, also if this process dies
+        if not (directory / 'catalog.ecsv').exists():
+            survey = make_survey(seed, scale, split_seed=split_seed)
+            survey.preprocessed()
+            write_survey(survey, directory)
+    return directory
