@@ -14,12 +14,13 @@ import pandas as pd
 from .evidence import evidence_units, fold_units, template_folds, fold_roles, check_folds, template_draws
 from .decisions import PRESET_FPR, choose_operating_points
 from .metrics import operating_point, apply_cut
-from .training import select_classifier_epoch
+from .training import EPOCHS, select_classifier_epoch
 
 # %% auto #0
 __all__ = ['CV_K', 'CV_FOLD_SEED', 'CV_SCHEDULE', 'ROLES', 'OOF_CACHE', 'FOLDS_CACHE', 'SUMMARY_CACHE', 'PRESET_COLUMNS',
-           'cv_assignment', 'fold_split', 'truncated_selection', 'fold_arrays', 'run_fold', 'check_oof', 'gather_oof',
-           'roc_band', 'preset_table']
+           'CARD_KEY', 'COMMAND', 'README_HEADING', 'cv_assignment', 'fold_split', 'truncated_selection', 'fold_arrays',
+           'run_fold', 'check_oof', 'gather_oof', 'roc_band', 'preset_table', 'auc_band', 'card_crossval',
+           'readme_section', 'main']
 
 # %% ../nbs/08b_crossval.ipynb #c32103cb
 CV_K, CV_FOLD_SEED = 5, 0
@@ -41,7 +42,7 @@ def fold_split(assignment: pd.DataFrame, fold: int, k: int = CV_K) -> pd.Series:
     return assignment.unit.map(roles).rename('role')
 
 # %% ../nbs/08b_crossval.ipynb #f17c409b
-CV_SCHEDULE = dict(epochs=150, every=5, select_passes=10, final_passes=100, seed=0)
+CV_SCHEDULE = dict(epochs=EPOCHS['classifier'], every=5, select_passes=10, final_passes=100, seed=0)
 
 
 def truncated_selection(table: pd.DataFrame, epochs: int, every: int = 1) -> int:
@@ -163,3 +164,59 @@ def preset_table(passes: dict, is_ia, units, n_boot: int = 2000, seed: int = 0) 
     rows = {name: rate_evidence(p, is_ia, units, n_boot=n_boot, seed=seed) for name, p in passes.items()}
     counts = ['tp', 'n_ia', 'fp', 'n_other', 'ia_templates', 'other_templates']
     return pd.DataFrame(rows).T[PRESET_COLUMNS].astype(float).astype({c: int for c in counts})
+
+# %% ../nbs/08b_crossval.ipynb #aee4486f
+def auc_band(score, is_ia, units, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
+    "Area under the score ROC with a template-bootstrap interval: dict(auc, auc_lo, auc_hi)."
+    from sklearn.metrics import roc_auc_score
+    score, is_ia = np.asarray(score, float), np.asarray(is_ia, bool)
+    labels, draws = template_draws(units, is_ia, n_boot, seed)
+    weights = draws[:, pd.Index(labels).get_indexer(np.asarray(units))]
+    boot = [roc_auc_score(is_ia, score, sample_weight=w) for w in weights]
+    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return dict(auc=float(roc_auc_score(is_ia, score)), auc_lo=float(lo), auc_hi=float(hi))
+
+# %% ../nbs/08b_crossval.ipynb #c3a2ecee
+CARD_KEY, COMMAND = 'crossval', 'python -m sniascore.crossval --update-card'
+README_HEADING = '## How well the recipe generalises (template-grouped cross-validation, simulated survey)'
+
+
+def card_crossval(oof: pd.DataFrame, summaries: list, n_boot: int = 2000, roc_boot: int = 1000, seed: int = 0) -> dict:
+    "The card's `crossval` key from the out-of-fold predictions and the folds' summaries (plain numbers)."
+    schedules = {tuple(s[k] for k in ('epochs', 'every', 'select_passes', 'final_passes')) for s in summaries}
+    if len(schedules) != 1:
+        raise ValueError(f'the folds ran different schedules: {sorted(schedules)}')
+    units, is_ia = oof.unit.to_numpy(), oof.is_ia.to_numpy(bool)
+    table = preset_table({n: oof[f'pass_{n}'].to_numpy() for n in PRESET_FPR}, is_ia, units, n_boot, seed)
+    band = roc_band(oof.score, is_ia, units, [0.0, 0.01], roc_boot, seed).set_index('fpr')
+    plain = lambda d: {k: (v.item() if hasattr(v, 'item') else v) for k, v in d.items()}
+    roc = {key: plain(band.loc[f].to_dict()) for key, f in (('fpr_0', 0.0), ('fpr_1pct', 0.01))}
+    epochs, every, select_passes, final_passes = schedules.pop()
+    counts = ('tp', 'n_ia', 'fp', 'n_other', 'ia_templates', 'other_templates')   # a table row is all floats
+    return {CARD_KEY: dict(
+        k=int(summaries[0]['k']), folds=sorted(int(s['fold']) for s in summaries), n_spectra=len(oof), n_ia=int(is_ia.sum()),
+        n_templates=int(oof.unit.nunique()), schedule=dict(epochs=epochs, every=every, select_passes=select_passes,
+                                                           final_passes=final_passes),
+        presets={n: {k: (int(v) if k in counts else v) for k, v in plain(table.loc[n].to_dict()).items()} for n in PRESET_FPR}, roc=roc,
+        **auc_band(oof.score, is_ia, units, roc_boot, seed), n_boot=n_boot, seed=seed, command=COMMAND)}
+
+# %% ../nbs/08b_crossval.ipynb #8a4141aa
+def readme_section(card: dict) -> str:
+    "The README section with the card's cross-validation lines."
+    from sniascore.modelcard import crossval_lines
+    return '\n'.join([README_HEADING, *crossval_lines(card[CARD_KEY])[3:]]) + '\n'
+
+
+def main(argv=None):
+    "Command line: `python -m sniascore.crossval --update-card` (the card's `crossval` key and MODEL_CARD.md) and/or `--readme-cell`."
+    from sniascore.realcheck import report_cli
+    def update(folder):
+        from sniascore.modelcard import write_card_keys
+        from sniascore.predictions import repo_root
+        root = repo_root()
+        summaries = json.loads((root / SUMMARY_CACHE).read_text())
+        write_card_keys(card_crossval(pd.read_csv(root / OOF_CACHE), summaries), folder)
+    report_cli(argv, 'python -m sniascore.crossval', 'Template-grouped cross-validation (notebook 08b).', update,
+               readme_section, README_HEADING, "write the card's `crossval` key and MODEL_CARD.md from the gathered folds")
+
+if __name__ == '__main__' and globals().get('__package__') == 'sniascore': main()

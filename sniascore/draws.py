@@ -164,6 +164,8 @@ class FreshDraws(keras.utils.PyDataset):
         self.n_young = young_count(n_non_ia, young_fraction)
         self.batch_size, self.seed, self.target, self.drop_remainder = int(batch_size), int(seed), target, drop_remainder
         self.priors = priors
+        self.options = dict(split=split, target=target, hard_negatives=bool(hard_negatives), cap=int(cap),
+                            young_fraction=float(young_fraction))   # what `describe` records in a run's config
         self._load_sources(bank)
         self.set_epoch(epoch)
 
@@ -197,7 +199,13 @@ def _len(self: FreshDraws) -> int:
     n, b = len(self.plan), self.batch_size
     return n // b if self.drop_remainder else -(-n // b)
 
-FreshDraws._load_sources, FreshDraws.set_epoch, FreshDraws.__len__ = _load_sources, _set_epoch, _len
+def _describe(self: FreshDraws) -> dict:
+    "What this source draws, as plain values: a training run writes it into its config (and so into the model card)."
+    return dict(source='FreshDraws', seed=self.seed, batch_size=self.batch_size, examples=len(self.base),
+                hard_negative_spectra=len(self.pool),
+                young_per_epoch=self.n_young, **self.options)
+
+FreshDraws._load_sources, FreshDraws.set_epoch, FreshDraws.__len__, FreshDraws.describe = _load_sources, _set_epoch, _len, _describe
 FreshDraws.on_epoch_begin, FreshDraws.on_epoch_end = _on_epoch_begin, _on_epoch_end
 
 # %% ../nbs/05a_fresh_draws.ipynb #1e56cf69

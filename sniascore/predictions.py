@@ -29,7 +29,7 @@ PREDICTION_COLUMNS = ['spectrum_id', 'file', 'object', 'split', 'cls', 'type', '
 CACHE_SPECTRA_MIN_SCORE = 0.3   # non-Ia spectra above this score keep their preprocessed input in the cache
 
 
-CARD_REPORT_KEYS = ('deployed', 'real_spectra', 'evidence', 'preprocessing', 'redshifts')  # added to a shipped card after `ship` (sniascore.realcheck, sniascore.evidence, sniascore.redshifts, training.write_card_keys)
+CARD_REPORT_KEYS = ('deployed', 'real_spectra', 'evidence', 'preprocessing', 'redshifts', 'crossval')  # added to a shipped card after `ship` (sniascore.realcheck, sniascore.evidence, sniascore.redshifts, sniascore.crossval, training.write_card_keys)
 
 
 def model_fingerprint(model) -> str:

@@ -329,12 +329,12 @@ def train_network(task, X, y, run_dir, epochs: int | None = None, arch: dict | N
     task, run_dir = as_task(task), Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     epochs = task.epochs if epochs is None else int(epochs)
-    arch = {**DEFAULT_ARCH, **(arch or {})}
-    training = {**TRAINING_DEFAULTS, **training}
+    arch, training = {**DEFAULT_ARCH, **(arch or {})}, {**TRAINING_DEFAULTS, **training}
     config = dict(task=task.name, arch={k: list(v) if isinstance(v, tuple) else v for k, v in arch.items()},
                   training=training, seed=seed, n_train=int(len(X)))
     if isinstance(X, keras.utils.PyDataset):  # fresh draws: what the source is, not how many arrays (len counts batches)
-        config.update(n_train=int(len(X) * X.batch_size), data=dict(source=type(X).__name__, seed=int(X.seed)))
+        described = X.describe() if hasattr(X, 'describe') else dict(source=type(X).__name__, seed=int(X.seed))
+        config.update(n_train=int(len(X) * X.batch_size), data=described)
     _check_config(run_dir, config)
     (run_dir / "target_epochs.txt").write_text(str(epochs))
     set_seeds(seed)

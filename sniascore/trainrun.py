@@ -20,7 +20,7 @@ from .selection import epoch_predictions, epoch_table, plot_selection, prune_run
 from .training import CLASSIFIER, REGRESSOR, TASKS, TRAINING_DEFAULTS, saved_epochs, train_network
 
 # %% auto #0
-__all__ = ['survey_arrays', 'train_and_select', 'train_cli']
+__all__ = ['survey_arrays', 'fresh_sources', 'train_and_select', 'train_cli']
 
 # %% ../nbs/07e_trainrun.ipynb #c4e8e9df
 def survey_arrays(survey, seed: int = 0, **augment) -> dict:
@@ -39,10 +39,16 @@ def survey_arrays(survey, seed: int = 0, **augment) -> dict:
     return data
 
 # %% ../nbs/07e_trainrun.ipynb #7460662d
-def _train_all(data: dict, out: Path, epochs: dict, arch, seed: int, verbose: bool, **training) -> None:
-    "Train every network of `TASKS` on its rows of `data` in `out/NAME` (`epochs[NAME]`, None: its paper minimum)."
+def _train_rows(task, data: dict, sources: dict | None):
+    "(X, y) a network trains on: its fresh-draw source where `sources` has one (y: None, the source gives it), else its arrays."
+    return (sources[task.name], None) if sources and task.name in sources else task.train_rows(data)
+
+
+def _train_all(data: dict, out: Path, epochs: dict, arch, seed: int, verbose: bool, sources: dict | None = None,
+               **training) -> None:
+    "Train every network of `TASKS` in `out/NAME` (`epochs[NAME]`, None: its paper minimum) on its rows of `data` or its source."
     for name, task in TASKS.items():
-        X, y = task.train_rows(data)
+        X, y = _train_rows(task, data, sources)
         train_network(task, X, y, out / name, epochs.get(name), arch, seed, verbose, **training)
         keras.backend.clear_session()
 
@@ -52,6 +58,19 @@ def _select_all(data: dict, out: Path, select_passes: int, every: int, seed: int
     tables = {name: epoch_table(out / name, task, *task.eval_rows(data["validation"]), select_passes, every, seed,
                                 verbose) for name, task in TASKS.items()}
     return tables, {name: TASKS[name].select(table) for name, table in tables.items()}
+
+# %% ../nbs/07e_trainrun.ipynb #f267ede5
+def fresh_sources(survey, seed: int = 0, batch_size: int = TRAINING_DEFAULTS["batch_size"], hard_negatives: bool = False,
+                  young_fraction: float = 0.0) -> dict:
+    "Network name -> `FreshDraws` of the survey's training-split templates (the regressor's: SNe Ia only)."
+    from sniascore.draws import FreshDraws
+    from sniascore.template_bank import load_bank
+    from sniascore.priors import load_priors
+    bank, priors = load_bank(), load_priors()
+    common = dict(split="train", batch_size=batch_size, seed=seed)
+    return {CLASSIFIER.name: FreshDraws(survey.catalog, survey.template_splits, bank, priors, target="classifier",
+                                        hard_negatives=hard_negatives, young_fraction=young_fraction, **common),
+            REGRESSOR.name: FreshDraws(survey.catalog, survey.template_splits, bank, priors, target="regressor", **common)}
 
 # %% ../nbs/07e_trainrun.ipynb #3dc809be
 def _classification_metrics(score, sigma, is_ia, points: dict) -> dict:
@@ -92,11 +111,11 @@ def _sizes(data: dict) -> dict:
 
 def train_and_select(data: dict, out, epochs_classifier: int | None = None, epochs_regressor: int | None = None,
                      arch: dict | None = None, seed: int = 0, select_passes: int = 30, final_passes: int = 100,
-                     every: int = 1, verbose: bool = True, **training) -> dict:
-    "Train both networks on `data` (from `survey_arrays`), select epochs, evaluate; returns the run summary."
+                     every: int = 1, verbose: bool = True, sources: dict | None = None, **training) -> dict:
+    "Train both networks on `data` (from `survey_arrays`) or `sources` (`fresh_sources`), select epochs, evaluate; the run summary."
     out = Path(out)
     _train_all(data, out, dict(classifier=epochs_classifier, regressor=epochs_regressor), arch, seed, verbose,
-               **training)
+               sources, **training)
     tables, selected = _select_all(data, out, select_passes, every, seed, verbose)
     final = _final_evaluation(data, out, selected, final_passes, seed)
     return dict(
@@ -104,7 +123,9 @@ def train_and_select(data: dict, out, epochs_classifier: int | None = None, epoc
         **{f"{name}_table": table for name, table in tables.items()},
         selection=dict(select_passes=select_passes, final_passes=final_passes, every=every,
                        **{f"{name}_rule": task.rule for name, task in TASKS.items()}),
-        validation=final["validation"], test=final["test"], sizes=_sizes(data))
+        validation=final["validation"], test=final["test"], sizes=_sizes(data),
+        training_data={name: sources[name].describe() if sources and name in sources else dict(source="survey arrays")
+                       for name in TASKS})
 
 # %% ../nbs/07e_trainrun.ipynb #cb3a483a
 _DESCRIPTION = ("Console script `sniascore-train`: train, select epochs and (with --ship) write the shipped models; the "
@@ -130,11 +151,29 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", choices=tuple(TASKS), default=None,
                    help="train only this network and stop (run one process per network in parallel, then "
                         "re-run without --only to select and ship)")
+    p.add_argument("--fresh-draws", action="store_true",
+                   help="train both networks on spectra re-simulated every epoch from the training split's templates "
+                        "(sniascore.draws) instead of the survey's fixed spectra; validation and test stay fixed")
+    p.add_argument("--hard-negatives", action="store_true", help="with --fresh-draws: the classifier also draws every "
+                   "phase of the training split's SN II/IIb/Ib/Ic templates (capped per template)")
+    p.add_argument("--young-fraction", type=float, default=0.0,
+                   help="with --fresh-draws: share of the classifier's non-Ia draws from the young-SN II generator (0-1)")
     p.add_argument("--threads", type=int, default=None, help="TensorFlow threads per op (default: all cores)")
     p.add_argument("--prune", action="store_true",
                    help="train nothing: scan every saved epoch on the validation split (--select-passes) and delete the "
                         "weights of the epochs the selection rule can never pick (with --only: that network only)")
     return p
+
+# %% ../nbs/07e_trainrun.ipynb #c389d924
+def _parse_train_args(argv=None) -> argparse.Namespace:
+    "The options of `sniascore train`, checked before anything is loaded."
+    p = _train_parser()
+    args = p.parse_args(argv)
+    if not args.fresh_draws and (args.hard_negatives or args.young_fraction):
+        p.error("--hard-negatives and --young-fraction need --fresh-draws")
+    if not 0 <= args.young_fraction < 1:
+        p.error("--young-fraction must be in [0, 1)")
+    return args
 
 # %% ../nbs/07e_trainrun.ipynb #7277d1ca
 def _dataset_info(directory: Path, survey) -> dict:
@@ -173,7 +212,7 @@ def _write_run(summary: dict, out: Path) -> None:
 # %% ../nbs/07e_trainrun.ipynb #31d2cc6f
 def train_cli(argv=None):
     "Console script `sniascore-train`: train, select epochs and (with --ship) write the shipped models; the summary goes to `RUN_DIR/summary.json`."
-    args = _train_parser().parse_args(argv)
+    args = _parse_train_args(argv)
     if args.threads:
         import tensorflow as tf
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
@@ -185,16 +224,17 @@ def train_cli(argv=None):
     data = survey_arrays(survey, seed=args.seed, **augment)
     arch = json.loads(args.arch) if args.arch else None
     epochs = {name: getattr(args, f"epochs_{name}") for name in TASKS}
+    sources = fresh_sources(survey, args.seed, args.batch_size, args.hard_negatives, args.young_fraction) if args.fresh_draws else None
     if args.prune:
         return _prune_runs(args, data["validation"])
     if args.only:
         task = TASKS[args.only]
-        train_network(task, *task.train_rows(data), Path(args.out) / task.name, epochs[task.name], arch, args.seed,
-                      batch_size=args.batch_size)
+        train_network(task, *_train_rows(task, data, sources), Path(args.out) / task.name, epochs[task.name], arch,
+                      args.seed, batch_size=args.batch_size)
         return
     summary = train_and_select(data, args.out, epochs["classifier"], epochs["regressor"], arch, seed=args.seed,
                                select_passes=args.select_passes, final_passes=args.final_passes, every=args.every,
-                               batch_size=args.batch_size)
+                               sources=sources, batch_size=args.batch_size)
     _write_run(summary, Path(args.out))
     if args.ship:
         card = ship(summary, args.models_dir, _dataset_info(directory, survey))
