@@ -1,10 +1,13 @@
 """Run one fold of the template-grouped cross-validation (notebook 08b, `sniascore.crossval.run_fold`).
 
     python scripts/run_crossval.py --fold 0 [--epochs 60 --every 2 --threads 1 --survey data/survey --out runs/cv]
+    python scripts/run_crossval.py --fold 0 --fresh-draws [--hard-negatives --young-fraction 0.1] --out runs/cv_fresh
+    python scripts/run_crossval.py --gather [--out runs/cv_fresh --tag _fresh]
 
 Trains fold F's classifier in OUT/foldF (resuming if that folder holds epochs), selects its epoch and presets on its
 validation part and writes OUT/foldF/oof.csv and summary.json. `--gather` instead collects every finished fold's
-oof.csv into nbs/cache/crossval_oof.csv. Exit codes: 0 done, 2 bad arguments, 1 the survey is not the shipped one.
+oof.csv into nbs/cache/crossval_oof{TAG}.csv (and crossval_summary{TAG}.json). With --fresh-draws the fold trains on
+its training templates re-simulated every epoch (sniascore.crossval.fold_fresh_draws); validation and test stay fixed. Exit codes: 0 done, 2 bad arguments, 1 the survey is not the shipped one.
 """
 import argparse, os, sys
 from pathlib import Path
@@ -19,17 +22,23 @@ def main(argv=None) -> int:
     p.add_argument('--train-until', type=int, default=None,
                    help='only train the fold up to this epoch and stop (a later run without it resumes and finishes)')
     p.add_argument('--threads', type=int, default=1, help='TensorFlow intra/inter-op threads (default 1)')
+    p.add_argument('--fresh-draws', action='store_true', help='train on fresh draws of the training part (not the fixed spectra)')
+    p.add_argument('--hard-negatives', action='store_true', help='with --fresh-draws: add the hard negatives of the training part')
+    p.add_argument('--young-fraction', type=float, default=0.0, help='with --fresh-draws: share of young SNe II among the non-Ia')
+    p.add_argument('--tag', default='', help="with --gather: suffix of the cache files (e.g. '_fresh' for another recipe's folds)")
     p.add_argument('--survey', default='data/survey', help='survey folder (default data/survey)')
     p.add_argument('--out', default='runs/cv', help='folder of the fold runs (default runs/cv)')
     args = p.parse_args(argv)
     if (args.fold is None) == (not args.gather):
         p.error('give exactly one of --fold F or --gather')
+    if not args.fresh_draws and (args.hard_negatives or args.young_fraction):
+        p.error('--hard-negatives and --young-fraction need --fresh-draws')
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     os.environ['OMP_NUM_THREADS'] = str(args.threads)
     from sniascore import crossval
     if args.gather:
         from sniascore.datasets import load_survey
-        for path in crossval.gather_oof(args.out, load_survey(args.survey)):
+        for path in crossval.gather_oof(args.out, load_survey(args.survey), tag=args.tag):
             print(f'wrote {path}')
         return 0
     if not 0 <= args.fold < crossval.CV_K:
@@ -44,13 +53,16 @@ def main(argv=None) -> int:
         print(f'{args.survey}: not the shipped survey (catalog checksum differs)', file=sys.stderr)
         return 1
     schedule = {**crossval.CV_SCHEDULE, **{k: v for k, v in (('epochs', args.epochs), ('every', args.every)) if v}}
+    fresh = dict(hard_negatives=args.hard_negatives, young_fraction=args.young_fraction) if args.fresh_draws else None
     if args.train_until:
         from sniascore.training import train_network
-        tr = crossval.fold_arrays(survey, args.fold)['train']
-        train_network('classifier', tr['X'], tr['y'], Path(args.out) / f'fold{args.fold}', args.train_until,
-                      seed=schedule['seed'])
+        if fresh is not None:
+            X, y = crossval.fold_fresh_draws(survey, args.fold, schedule['seed'], **fresh), None
+        else:
+            X, y = (lambda tr: (tr['X'], tr['y']))(crossval.fold_arrays(survey, args.fold)['train'])
+        train_network('classifier', X, y, Path(args.out) / f'fold{args.fold}', args.train_until, seed=schedule['seed'])
         return 0
-    crossval.run_fold(survey, args.fold, Path(args.out) / f'fold{args.fold}', **schedule)
+    crossval.run_fold(survey, args.fold, Path(args.out) / f'fold{args.fold}', fresh=fresh, **schedule)
     return 0
 
 

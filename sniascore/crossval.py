@@ -19,8 +19,8 @@ from .training import EPOCHS, select_classifier_epoch
 # %% auto #0
 __all__ = ['CV_K', 'CV_FOLD_SEED', 'CV_SCHEDULE', 'ROLES', 'OOF_CACHE', 'FOLDS_CACHE', 'SUMMARY_CACHE', 'PRESET_COLUMNS',
            'CARD_KEY', 'COMMAND', 'README_HEADING', 'cv_assignment', 'fold_split', 'truncated_selection', 'fold_arrays',
-           'run_fold', 'check_oof', 'gather_oof', 'roc_band', 'preset_table', 'auc_band', 'card_crossval',
-           'readme_section', 'main']
+           'fold_tables', 'fold_fresh_draws', 'run_fold', 'check_oof', 'cache_paths', 'gather_oof', 'roc_band',
+           'preset_table', 'auc_band', 'card_crossval', 'readme_section', 'main']
 
 # %% ../nbs/08b_crossval.ipynb #c32103cb
 CV_K, CV_FOLD_SEED = 5, 0
@@ -64,17 +64,40 @@ def fold_arrays(survey, fold: int, k: int = CV_K, fold_seed: int = CV_FOLD_SEED)
     y = a.is_ia.to_numpy().astype(int)
     return {r: dict(X=X[role == r], y=y[role == r], rows=a[role == r]) for r in ROLES}
 
+# %% ../nbs/08b_crossval.ipynb #85f6ffab
+def fold_tables(survey, fold: int, k: int = CV_K, fold_seed: int = CV_FOLD_SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "(catalog, template_splits) with `split` the role of each spectrum and template SN when `fold` is tested ('unused': none)."
+    a = cv_assignment(survey.catalog, k, fold_seed)
+    catalog = a.assign(split=fold_split(a, fold, k).to_numpy())
+    role = catalog.groupby('unit').split.first()
+    splits = survey.template_splits.assign(split=survey.template_splits.index.map(role).fillna('unused').to_numpy())
+    return catalog, splits
+
+
+def fold_fresh_draws(survey, fold: int, seed: int = 0, k: int = CV_K, fold_seed: int = CV_FOLD_SEED, **options):
+    "The training part of `fold` drawn anew every epoch: a `FreshDraws` (`options`: hard_negatives, young_fraction, ...)."
+    from sniascore.draws import FreshDraws
+    from sniascore.template_bank import load_bank
+    from sniascore.priors import load_priors
+    from sniascore.training import TRAINING_DEFAULTS
+    catalog, splits = fold_tables(survey, fold, k, fold_seed)
+    return FreshDraws(catalog, splits, load_bank(), load_priors(), split='train', seed=seed,
+                      batch_size=options.pop('batch_size', TRAINING_DEFAULTS['batch_size']), **options)
+
 # %% ../nbs/08b_crossval.ipynb #421bfc1d
 def run_fold(survey, fold: int, run_dir, k: int = CV_K, epochs: int = CV_SCHEDULE['epochs'], every: int = CV_SCHEDULE['every'],
              select_passes: int = CV_SCHEDULE['select_passes'], final_passes: int = CV_SCHEDULE['final_passes'],
-             seed: int = CV_SCHEDULE['seed'], fold_seed: int = CV_FOLD_SEED, verbose: bool = True) -> pd.DataFrame:
-    "Train, select (epoch, presets) on the validation part and score the test part of `fold`; returns its OOF rows."
+             seed: int = CV_SCHEDULE['seed'], fold_seed: int = CV_FOLD_SEED, verbose: bool = True,
+             fresh: dict | None = None) -> pd.DataFrame:
+    "Train (on the fixed spectra, or with `fresh` options on fresh draws), select on the validation part, score the test part of `fold`."
     import keras
     from sniascore.training import train_network
     from sniascore.selection import classifier_epoch_table, epoch_predictions
     run_dir, d = Path(run_dir), fold_arrays(survey, fold, k, fold_seed)
     tr, va, te = (d[r] for r in ROLES)
-    train_network('classifier', tr['X'], tr['y'], run_dir, epochs, seed=seed, verbose=verbose)
+    source = fold_fresh_draws(survey, fold, seed, k, fold_seed, **fresh) if fresh is not None else None
+    train_network('classifier', tr['X'] if source is None else source, tr['y'] if source is None else None, run_dir,
+                  epochs, seed=seed, verbose=verbose)
     keras.backend.clear_session()
     table = classifier_epoch_table(run_dir, va['X'], va['y'], select_passes, every, seed, verbose)
     table = table[table.epoch <= epochs]
@@ -87,7 +110,8 @@ def run_fold(survey, fold: int, run_dir, k: int = CV_K, epochs: int = CV_SCHEDUL
     oof.to_csv(run_dir / 'oof.csv', index=False)
     table.to_csv(run_dir / 'fold_selection.csv', index=False)
     summary = dict(fold=fold, k=k, fold_seed=fold_seed, seed=seed, epochs=epochs, every=every, select_passes=select_passes,
-                   final_passes=final_passes, epoch=epoch, presets=presets, sizes={r: len(d[r]['y']) for r in ROLES})
+                   final_passes=final_passes, epoch=epoch, presets=presets, sizes={r: len(d[r]['y']) for r in ROLES},
+                   training_data=dict(source='survey arrays') if source is None else source.describe())
     (run_dir / 'summary.json').write_text(json.dumps(summary, indent=1))
     return oof
 
@@ -114,8 +138,14 @@ def check_oof(oof: pd.DataFrame, assignment: pd.DataFrame | None = None, complet
 FOLDS_CACHE, SUMMARY_CACHE = Path('nbs') / 'cache' / 'crossval_folds.csv', Path('nbs') / 'cache' / 'crossval_summary.json'
 
 
-def gather_oof(root='runs/cv', survey=None, cache=None) -> list[Path]:
-    "Write the finished folds' `oof.csv` (OOF_CACHE), their `summary.json` (SUMMARY_CACHE) and, given `survey`, the fold of every spectrum in catalog order (FOLDS_CACHE) under `cache` (default: the repository)."
+def cache_paths(tag: str = '') -> tuple[Path, Path]:
+    "(OOF cache, summary cache) of a set of folds; `tag` tells another recipe's folds apart (e.g. '_fresh')."
+    return (OOF_CACHE.with_name(OOF_CACHE.stem + tag + OOF_CACHE.suffix),
+            SUMMARY_CACHE.with_name(SUMMARY_CACHE.stem + tag + SUMMARY_CACHE.suffix))
+
+
+def gather_oof(root='runs/cv', survey=None, cache=None, tag: str = '') -> list[Path]:
+    "Write the finished folds' `oof.csv` and `summary.json` (`cache_paths(tag)`) and, given `survey`, the fold of every spectrum in catalog order (FOLDS_CACHE) under `cache` (default: the repository)."
     from sniascore.predictions import repo_root
     root, cache = Path(root), Path(cache) if cache else repo_root()
     parts = sorted(root.glob('fold*/oof.csv'))
@@ -123,7 +153,7 @@ def gather_oof(root='runs/cv', survey=None, cache=None) -> list[Path]:
         raise ValueError(f'{root}: no finished fold')
     oof = pd.concat([pd.read_csv(p) for p in parts], ignore_index=True).sort_values(['fold', 'spectrum_id'])
     check_oof(oof, complete=False)
-    written = [cache / OOF_CACHE, cache / SUMMARY_CACHE]
+    written = [cache / p for p in cache_paths(tag)]
     oof.to_csv(written[0], index=False)  # full precision: the pass columns can be recomputed from the cuts
     summaries = [json.loads((p.parent / 'summary.json').read_text()) for p in parts]
     for sm, p in zip(summaries, parts):  # what an epoch cost on this machine (median over the fold's epochs)
@@ -183,7 +213,8 @@ README_HEADING = '## How well the recipe generalises (template-grouped cross-val
 
 def card_crossval(oof: pd.DataFrame, summaries: list, n_boot: int = 2000, roc_boot: int = 1000, seed: int = 0) -> dict:
     "The card's `crossval` key from the out-of-fold predictions and the folds' summaries (plain numbers)."
-    schedules = {tuple(s[k] for k in ('epochs', 'every', 'select_passes', 'final_passes')) for s in summaries}
+    data = lambda s: json.dumps(s.get('training_data', dict(source='survey arrays')), sort_keys=True)   # older folds: arrays
+    schedules = {(*(s[k] for k in ('epochs', 'every', 'select_passes', 'final_passes')), data(s)) for s in summaries}
     if len(schedules) != 1:
         raise ValueError(f'the folds ran different schedules: {sorted(schedules)}')
     units, is_ia = oof.unit.to_numpy(), oof.is_ia.to_numpy(bool)
@@ -191,12 +222,13 @@ def card_crossval(oof: pd.DataFrame, summaries: list, n_boot: int = 2000, roc_bo
     band = roc_band(oof.score, is_ia, units, [0.0, 0.01], roc_boot, seed).set_index('fpr')
     plain = lambda d: {k: (v.item() if hasattr(v, 'item') else v) for k, v in d.items()}
     roc = {key: plain(band.loc[f].to_dict()) for key, f in (('fpr_0', 0.0), ('fpr_1pct', 0.01))}
-    epochs, every, select_passes, final_passes = schedules.pop()
+    epochs, every, select_passes, final_passes, training_data = schedules.pop()
     counts = ('tp', 'n_ia', 'fp', 'n_other', 'ia_templates', 'other_templates')   # a table row is all floats
     return {CARD_KEY: dict(
         k=int(summaries[0]['k']), folds=sorted(int(s['fold']) for s in summaries), n_spectra=len(oof), n_ia=int(is_ia.sum()),
         n_templates=int(oof.unit.nunique()), schedule=dict(epochs=epochs, every=every, select_passes=select_passes,
                                                            final_passes=final_passes),
+        training_data=json.loads(training_data),
         presets={n: {k: (int(v) if k in counts else v) for k, v in plain(table.loc[n].to_dict()).items()} for n in PRESET_FPR}, roc=roc,
         **auc_band(oof.score, is_ia, units, roc_boot, seed), n_boot=n_boot, seed=seed, command=COMMAND)}
 

@@ -143,10 +143,11 @@ def crossval_lines(cv: dict | None) -> list:
     if not cv: return []
     s, roc = cv["schedule"], cv["roc"]
     partial = "" if cv["folds"] == list(range(cv["k"])) else f" PARTIAL: only folds {cv['folds']} of {cv['k']} are finished."
+    fresh = "" if cv.get("training_data", {}).get("source", "survey arrays") == "survey arrays" else ", on fresh draws every epoch"
     iv = lambda r, k, d=3: f"{r[k]:.{d}f} [{r[k + '_lo']:.{d}f}, {r[k + '_hi']:.{d}f}]"
     lines = ["", "## Cross-validated (simulated survey, template SNe never seen in training)", "",
              f"{cv['k']} folds over {cv['n_templates']} template SNe ({cv['n_spectra']} spectra, {cv['n_ia']} SNe Ia), grouped "
-             f"by template SN: each fold's classifier is trained with this model's recipe ({s['epochs']} epochs, every "
+             f"by template SN: each fold's classifier is trained with this model's recipe{fresh} ({s['epochs']} epochs, every "
              f"{s['every']}th scanned on its own validation fold), chooses its epoch and presets there, and scores its test "
              f"fold.{partial} Intervals: 95%, resampling template SNe ({cv['n_boot']} resamples); upper limits: one-sided 95% "
              f"Clopper-Pearson on the effective number of negative templates. `{cv['command']}`, notebook `08b_crossval`.", "",
