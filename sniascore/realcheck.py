@@ -230,7 +230,8 @@ def write_readme_cell(text: str, index=None, heading: str = README_HEADING) -> b
     found = [c for c in nb['cells'] if ''.join(c['source']).startswith(heading)]
     if found and found[0]['source'] == new: return False
     if found: found[0]['source'] = new
-    else: nb['cells'].append(dict(cell_type='markdown', id=re.sub(r'\W+', '-', heading.strip('# ').lower()), metadata={}, source=new))
+    else: nb['cells'].append(dict(cell_type='markdown', id=re.sub(r'\W+', '-', heading.strip('# ').lower())[:64].strip('-'),
+                                  metadata={}, source=new))   # nbformat allows cell ids of at most 64 characters
     path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + '\n')
     return True
 
