@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .evidence import evidence_units, fold_units, template_folds, fold_roles, check_folds, template_draws
+from .evidence import evidence_units, fold_units, template_folds, fold_roles, check_folds, spectrum_weights
 from .decisions import PRESET_FPR, choose_operating_points
 from .metrics import operating_point, apply_cut
-from .training import EPOCHS, select_classifier_epoch
+from .training import ARRAYS_SOURCE, EPOCHS, select_classifier_epoch
 
 # %% auto #0
 __all__ = ['CV_K', 'CV_FOLD_SEED', 'CV_SCHEDULE', 'ROLES', 'OOF_CACHE', 'FOLDS_CACHE', 'SUMMARY_CACHE', 'PRESET_COLUMNS',
@@ -74,7 +74,8 @@ def fold_tables(survey, fold: int, k: int = CV_K, fold_seed: int = CV_FOLD_SEED)
     return catalog, splits
 
 
-def fold_fresh_draws(survey, fold: int, seed: int = 0, k: int = CV_K, fold_seed: int = CV_FOLD_SEED, **options):
+def fold_fresh_draws(survey, fold: int, seed: int = 0, k: int = CV_K, fold_seed: int = CV_FOLD_SEED,
+                     batch_size: int | None = None, **options):
     "The training part of `fold` drawn anew every epoch: a `FreshDraws` (`options`: hard_negatives, young_fraction, ...)."
     from sniascore.draws import FreshDraws
     from sniascore.template_bank import load_bank
@@ -82,7 +83,7 @@ def fold_fresh_draws(survey, fold: int, seed: int = 0, k: int = CV_K, fold_seed:
     from sniascore.training import TRAINING_DEFAULTS
     catalog, splits = fold_tables(survey, fold, k, fold_seed)
     return FreshDraws(catalog, splits, load_bank(), load_priors(), split='train', seed=seed,
-                      batch_size=options.pop('batch_size', TRAINING_DEFAULTS['batch_size']), **options)
+                      batch_size=batch_size or TRAINING_DEFAULTS['batch_size'], **options)
 
 # %% ../nbs/08b_crossval.ipynb #421bfc1d
 def run_fold(survey, fold: int, run_dir, k: int = CV_K, epochs: int = CV_SCHEDULE['epochs'], every: int = CV_SCHEDULE['every'],
@@ -91,13 +92,13 @@ def run_fold(survey, fold: int, run_dir, k: int = CV_K, epochs: int = CV_SCHEDUL
              fresh: dict | None = None) -> pd.DataFrame:
     "Train (on the fixed spectra, or with `fresh` options on fresh draws), select on the validation part, score the test part of `fold`."
     import keras
-    from sniascore.training import train_network
+    from sniascore.training import train_network, training_data
     from sniascore.selection import classifier_epoch_table, epoch_predictions
     run_dir, d = Path(run_dir), fold_arrays(survey, fold, k, fold_seed)
     tr, va, te = (d[r] for r in ROLES)
     source = fold_fresh_draws(survey, fold, seed, k, fold_seed, **fresh) if fresh is not None else None
-    train_network('classifier', tr['X'] if source is None else source, tr['y'] if source is None else None, run_dir,
-                  epochs, seed=seed, verbose=verbose)
+    X, y = (tr['X'], tr['y']) if source is None else (source, None)
+    train_network('classifier', X, y, run_dir, epochs, seed=seed, verbose=verbose)
     keras.backend.clear_session()
     table = classifier_epoch_table(run_dir, va['X'], va['y'], select_passes, every, seed, verbose)
     table = table[table.epoch <= epochs]
@@ -111,7 +112,7 @@ def run_fold(survey, fold: int, run_dir, k: int = CV_K, epochs: int = CV_SCHEDUL
     table.to_csv(run_dir / 'fold_selection.csv', index=False)
     summary = dict(fold=fold, k=k, fold_seed=fold_seed, seed=seed, epochs=epochs, every=every, select_passes=select_passes,
                    final_passes=final_passes, epoch=epoch, presets=presets, sizes={r: len(d[r]['y']) for r in ROLES},
-                   training_data=dict(source='survey arrays') if source is None else source.describe())
+                   training_data=training_data(X))
     (run_dir / 'summary.json').write_text(json.dumps(summary, indent=1))
     return oof
 
@@ -171,8 +172,7 @@ def roc_band(score, is_ia, units, fpr_grid=None, n_boot: int = 1000, seed: int =
     "TPR of the score-threshold ROC at each FPR of `fpr_grid` (at most that FPR), with a template-bootstrap band."
     score, is_ia = np.asarray(score, float), np.asarray(is_ia, bool)
     fpr_grid = np.linspace(0, 1, 201) if fpr_grid is None else np.asarray(fpr_grid, float)
-    labels, draws = template_draws(units, is_ia, n_boot, seed)
-    w = np.vstack([np.ones(len(score)), draws[:, pd.Index(labels).get_indexer(np.asarray(units))]])
+    w = np.vstack([np.ones(len(score)), spectrum_weights(units, is_ia, n_boot, seed)])
     order = np.argsort(-score, kind='stable')
     last = np.r_[np.diff(score[order]) != 0, True]          # ties pass together: only thresholds between distinct scores
     pos, neg = w[:, order] * is_ia[order], w[:, order] * ~is_ia[order]
@@ -200,9 +200,7 @@ def auc_band(score, is_ia, units, n_boot: int = 1000, seed: int = 0, level: floa
     "Area under the score ROC with a template-bootstrap interval: dict(auc, auc_lo, auc_hi)."
     from sklearn.metrics import roc_auc_score
     score, is_ia = np.asarray(score, float), np.asarray(is_ia, bool)
-    labels, draws = template_draws(units, is_ia, n_boot, seed)
-    weights = draws[:, pd.Index(labels).get_indexer(np.asarray(units))]
-    boot = [roc_auc_score(is_ia, score, sample_weight=w) for w in weights]
+    boot = [roc_auc_score(is_ia, score, sample_weight=w) for w in spectrum_weights(units, is_ia, n_boot, seed)]
     lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
     return dict(auc=float(roc_auc_score(is_ia, score)), auc_lo=float(lo), auc_hi=float(hi))
 
@@ -215,8 +213,7 @@ def recipe_difference(oof_a: pd.DataFrame, oof_b: pd.DataFrame, n_boot: int = 10
     if not len(m) == len(oof_a) == len(oof_b):
         raise ValueError(f'the recipes predicted different spectra ({len(oof_a)} and {len(oof_b)}, {len(m)} shared)')
     is_ia, units = m.is_ia_a.to_numpy(bool), m.unit_a.to_numpy()
-    labels, draws = template_draws(units, is_ia, n_boot, seed)
-    w = np.vstack([np.ones(len(m)), draws[:, pd.Index(labels).get_indexer(units)]])   # row 0: the data as they are
+    w = np.vstack([np.ones(len(m)), spectrum_weights(units, is_ia, n_boot, seed)])   # row 0: the data as they are
     q = [(1 - level) / 2, (1 + level) / 2]
     rate = lambda passed, among: (w * (passed & among)).sum(1) / (w * among).sum(1)
     rows = {}
@@ -236,23 +233,21 @@ README_HEADING = '## How well the recipe generalises (template-grouped cross-val
 
 def card_crossval(oof: pd.DataFrame, summaries: list, n_boot: int = 2000, roc_boot: int = 1000, seed: int = 0) -> dict:
     "The card's `crossval` key from the out-of-fold predictions and the folds' summaries (plain numbers)."
-    data = lambda s: json.dumps(s.get('training_data', dict(source='survey arrays')), sort_keys=True)   # older folds: arrays
+    data = lambda s: json.dumps(s.get('training_data', ARRAYS_SOURCE), sort_keys=True)   # folds from before it was recorded: arrays
     schedules = {(*(s[k] for k in ('epochs', 'every', 'select_passes', 'final_passes')), data(s)) for s in summaries}
     if len(schedules) != 1:
         raise ValueError(f'the folds ran different schedules: {sorted(schedules)}')
     units, is_ia = oof.unit.to_numpy(), oof.is_ia.to_numpy(bool)
     table = preset_table({n: oof[f'pass_{n}'].to_numpy() for n in PRESET_FPR}, is_ia, units, n_boot, seed)
-    band = roc_band(oof.score, is_ia, units, [0.0, 0.01], roc_boot, seed).set_index('fpr')
-    plain = lambda d: {k: (v.item() if hasattr(v, 'item') else v) for k, v in d.items()}
-    roc = {key: plain(band.loc[f].to_dict()) for key, f in (('fpr_0', 0.0), ('fpr_1pct', 0.01))}
+    band = roc_band(oof.score, is_ia, units, [0.0, 0.01], roc_boot, seed).set_index('fpr')   # rows: FPR 0, 1 %
+    roc = dict(zip(('fpr_0', 'fpr_1pct'), band.to_dict('index').values()))
     epochs, every, select_passes, final_passes, training_data = schedules.pop()
-    counts = ('tp', 'n_ia', 'fp', 'n_other', 'ia_templates', 'other_templates')   # a table row is all floats
     return {CARD_KEY: dict(
         k=int(summaries[0]['k']), folds=sorted(int(s['fold']) for s in summaries), n_spectra=len(oof), n_ia=int(is_ia.sum()),
         n_templates=int(oof.unit.nunique()), schedule=dict(epochs=epochs, every=every, select_passes=select_passes,
                                                            final_passes=final_passes),
         training_data=json.loads(training_data),
-        presets={n: {k: (int(v) if k in counts else v) for k, v in plain(table.loc[n].to_dict()).items()} for n in PRESET_FPR}, roc=roc,
+        presets=table.to_dict('index'), roc=roc,   # to_dict gives Python numbers, the counts as int
         **auc_band(oof.score, is_ia, units, roc_boot, seed), n_boot=n_boot, seed=seed, command=COMMAND)}
 
 # %% ../nbs/08b_crossval.ipynb #8a4141aa

@@ -22,10 +22,10 @@ from .predictions import repo_root
 __all__ = ['CATASTROPHIC_DZ', 'SNID_SIM_TEST', 'COVERAGE', 'GENERATED', 'NOT_AVAILABLE', 'Z_RANGE', 'SURVEY_ENV',
            'FINAL_PARTITION_FILE', 'FINAL_PARTITION_SEED', 'FINAL_PARTITION_FRACTION', 'FINAL_PARTITION_SHA256',
            'RESCORE_SAMPLE', 'RESCORE_ATOL', 'CARD_KEY', 'README_HEADING', 'evidence_units', 'effective_units',
-           'cp_upper', 'template_draws', 'template_bootstrap', 'rate_evidence', 'template_table', 'redshift_evidence',
-           'join_snid', 'coverage_table', 'missing_coverage', 'bank_supplies', 'survey_catalog', 'partition_sha256',
-           'draw_final_partition', 'read_final_partition', 'write_rescore_sample', 'rescore', 'fold_units',
-           'template_folds', 'fold_roles', 'check_folds', 'card_evidence', 'readme_section', 'main']
+           'cp_upper', 'template_draws', 'spectrum_weights', 'template_bootstrap', 'rate_evidence', 'template_table',
+           'redshift_evidence', 'join_snid', 'coverage_table', 'missing_coverage', 'bank_supplies', 'survey_catalog',
+           'partition_sha256', 'draw_final_partition', 'read_final_partition', 'write_rescore_sample', 'rescore',
+           'fold_units', 'template_folds', 'fold_roles', 'check_folds', 'card_evidence', 'readme_section', 'main']
 
 # %% ../nbs/08a_evidence.ipynb #6bd3cbe0
 def evidence_units(table: pd.DataFrame) -> pd.Series:
@@ -68,6 +68,11 @@ def template_draws(units, strata, n_boot: int = 2000, seed: int = 0) -> tuple[np
         members = np.flatnonzero(unit_stratum == s)
         counts[:, members] = rng.multinomial(len(members), np.full(len(members), 1 / len(members)), size=n_boot)
     return np.asarray(labels), counts
+
+def spectrum_weights(units, strata, n_boot: int = 2000, seed: int = 0) -> np.ndarray:
+    "(n_boot, n spectra): how often each spectrum's template SN is drawn in each resample of `template_draws`."
+    labels, draws = template_draws(units, strata, n_boot, seed)
+    return draws[:, pd.Index(labels).get_indexer(np.asarray(units))]
 
 # %% ../nbs/08a_evidence.ipynb #3df86f5f
 def template_bootstrap(passed, is_ia, units, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
@@ -146,12 +151,11 @@ def redshift_evidence(z_pred, z_true, units, n_boot: int = 2000, seed: int = 0, 
     dz, z_true = np.asarray(z_pred, float) - np.asarray(z_true, float), np.asarray(z_true, float)
     ok = np.isfinite(dz)
     dz, z_true, units = dz[ok], z_true[ok], np.asarray(units)[ok]
-    labels, draws = template_draws(units, np.zeros(len(units)), n_boot, seed)
-    boot = _redshift_stats(dz, z_true, draws[:, pd.Index(labels).get_indexer(units)].astype(float))
+    boot = _redshift_stats(dz, z_true, spectrum_weights(units, np.zeros(len(units)), n_boot, seed).astype(float))
     point = {k: float(v[0]) for k, v in _redshift_stats(dz, z_true, np.ones((1, len(dz)))).items()}
     point.update(std_dz=float(dz.std(ddof=1)), median_abs_dz=float(np.median(np.abs(dz))),  # the usual sample forms
                  nmad=float(1.4826 * np.median(np.abs(dz - np.median(dz)))))
-    out, q = dict(n=int(len(dz)), templates=int(len(labels))), [(1 - level) / 2, 1 - (1 - level) / 2]
+    out, q = dict(n=int(len(dz)), templates=int(pd.unique(units).size)), [(1 - level) / 2, 1 - (1 - level) / 2]
     for name, value in point.items():
         out[name] = value
         out[f'{name}_lo'], out[f'{name}_hi'] = np.quantile(boot[name], q).tolist()

@@ -16,7 +16,7 @@ import pandas as pd
 from .model import MODELS_DIR, sha256_file
 from .modelfolder import read_card
 from .preprocessing import preprocessing_record
-from .training import TASKS, load_epoch, saved_epochs, sessions_summary
+from .training import ARRAYS_SOURCE, TASKS, load_epoch, saved_epochs, sessions_summary
 
 # %% auto #0
 __all__ = ['model_card', 'redshift_interval_lines', 'crossval_lines', 'card_markdown', 'write_card_keys', 'ship']
@@ -64,7 +64,7 @@ def model_card(summary: dict, dataset: dict | None = None, checksums: dict | Non
         selection=summary["selection"], selected_epochs=summary["selected"],
         operating_points=summary["operating_points"],
         validation=summary["validation"], test=summary["test"],
-        training_data=summary.get("training_data", {t: dict(source="survey arrays") for t in TASKS}),
+        training_data=summary.get("training_data", {t: ARRAYS_SOURCE for t in TASKS}),   # runs from before it was recorded
         prediction=dict(n_passes=100, seed=0, score="mean P(SN Ia) over MC-dropout passes",
                         score_err="standard deviation over passes (ddof=1)"),
         versions=_versions(), checksums=checksums or {},
@@ -143,7 +143,7 @@ def crossval_lines(cv: dict | None) -> list:
     if not cv: return []
     s, roc = cv["schedule"], cv["roc"]
     partial = "" if cv["folds"] == list(range(cv["k"])) else f" PARTIAL: only folds {cv['folds']} of {cv['k']} are finished."
-    fresh = "" if cv.get("training_data", {}).get("source", "survey arrays") == "survey arrays" else ", on fresh draws every epoch"
+    fresh = "" if cv.get("training_data", ARRAYS_SOURCE) == ARRAYS_SOURCE else ", on fresh draws every epoch"
     iv = lambda r, k, d=3: f"{r[k]:.{d}f} [{r[k + '_lo']:.{d}f}, {r[k + '_hi']:.{d}f}]"
     lines = ["", "## Cross-validated (simulated survey, template SNe never seen in training)", "",
              f"{cv['k']} folds over {cv['n_templates']} template SNe ({cv['n_spectra']} spectra, {cv['n_ia']} SNe Ia), grouped "

@@ -24,10 +24,10 @@ from .model import (build_classifier, build_regressor, mbe_mae_loss, mc_dropout_
 import keras
 
 # %% auto #0
-__all__ = ['TRAINING_DEFAULTS', 'CLASSIFIER', 'REGRESSOR', 'TASKS', 'EPOCHS', 'set_seeds', 'select_classifier_epoch',
-           'select_regressor_epoch', 'redshift_rows', 'Task', 'as_task', 'prunable_epochs', 'compile_model',
-           'epoch_path', 'saved_epochs', 'atomic_savez', 'save_weights_atomic', 'device_record', 'training_sessions',
-           'sessions_summary', 'fit_epochs', 'train_network', 'load_epoch']
+__all__ = ['TRAINING_DEFAULTS', 'CLASSIFIER', 'REGRESSOR', 'TASKS', 'EPOCHS', 'ARRAYS_SOURCE', 'set_seeds',
+           'select_classifier_epoch', 'select_regressor_epoch', 'redshift_rows', 'Task', 'as_task', 'prunable_epochs',
+           'compile_model', 'epoch_path', 'saved_epochs', 'atomic_savez', 'save_weights_atomic', 'device_record',
+           'training_sessions', 'sessions_summary', 'fit_epochs', 'training_data', 'train_network', 'load_epoch']
 
 # %% ../nbs/07_training.ipynb #578cfa36
 TRAINING_DEFAULTS = dict(learning_rate=0.005, batch_size=256, clipnorm=2.0, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
@@ -310,6 +310,16 @@ def fit_epochs(model: keras.Model, X, y, run_dir, epochs: int, batch_size: int =
     history = pd.read_csv(history_path) if history_path.exists() else pd.DataFrame(columns=["epoch", "loss", "seconds"])
     return history.drop_duplicates("epoch", keep="last").sort_values("epoch").reset_index(drop=True)
 
+# %% ../nbs/07_training.ipynb #b460b411
+ARRAYS_SOURCE = dict(source="survey arrays")   # the training data a run on fixed arrays records
+
+
+def training_data(X) -> dict:
+    "What a network trains on, as runs, folds and model cards record it: a fresh-draw source's `describe()`, else `ARRAYS_SOURCE`."
+    if isinstance(X, keras.utils.PyDataset):
+        return X.describe() if hasattr(X, "describe") else dict(source=type(X).__name__, seed=int(X.seed))
+    return dict(ARRAYS_SOURCE)
+
 # %% ../nbs/07_training.ipynb #c81195dc
 def _check_config(run_dir: Path, config: dict) -> None:
     "Write `config.json`, or refuse a run directory made with another configuration."
@@ -333,8 +343,7 @@ def train_network(task, X, y, run_dir, epochs: int | None = None, arch: dict | N
     config = dict(task=task.name, arch={k: list(v) if isinstance(v, tuple) else v for k, v in arch.items()},
                   training=training, seed=seed, n_train=int(len(X)))
     if isinstance(X, keras.utils.PyDataset):  # fresh draws: what the source is, not how many arrays (len counts batches)
-        described = X.describe() if hasattr(X, 'describe') else dict(source=type(X).__name__, seed=int(X.seed))
-        config.update(n_train=int(len(X) * X.batch_size), data=described)
+        config.update(n_train=int(len(X) * X.batch_size), data=training_data(X))
     _check_config(run_dir, config)
     (run_dir / "target_epochs.txt").write_text(str(epochs))
     set_seeds(seed)
