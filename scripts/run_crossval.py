@@ -56,10 +56,7 @@ def main(argv=None) -> int:
     fresh = dict(hard_negatives=args.hard_negatives, young_fraction=args.young_fraction) if args.fresh_draws else None
     if args.train_until:
         from sniascore.training import train_network
-        if fresh is not None:
-            X, y = crossval.fold_fresh_draws(survey, args.fold, schedule['seed'], **fresh), None
-        else:
-            X, y = (lambda tr: (tr['X'], tr['y']))(crossval.fold_arrays(survey, args.fold)['train'])
+        X, y = crossval.fold_training(survey, args.fold, schedule['seed'], fresh)
         train_network('classifier', X, y, Path(args.out) / f'fold{args.fold}', args.train_until, seed=schedule['seed'])
         return 0
     crossval.run_fold(survey, args.fold, Path(args.out) / f'fold{args.fold}', fresh=fresh, **schedule)

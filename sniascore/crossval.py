@@ -19,8 +19,8 @@ from .training import ARRAYS_SOURCE, EPOCHS, select_classifier_epoch
 # %% auto #0
 __all__ = ['CV_K', 'CV_FOLD_SEED', 'CV_SCHEDULE', 'ROLES', 'OOF_CACHE', 'FOLDS_CACHE', 'SUMMARY_CACHE', 'PRESET_COLUMNS',
            'CARD_KEY', 'COMMAND', 'README_HEADING', 'cv_assignment', 'fold_split', 'truncated_selection', 'fold_arrays',
-           'fold_tables', 'fold_fresh_draws', 'run_fold', 'check_oof', 'cache_paths', 'gather_oof', 'roc_band',
-           'preset_table', 'auc_band', 'recipe_difference', 'card_crossval', 'readme_section', 'main']
+           'fold_tables', 'fold_fresh_draws', 'fold_training', 'run_fold', 'check_oof', 'cache_paths', 'gather_oof',
+           'roc_band', 'preset_table', 'auc_band', 'recipe_difference', 'card_crossval', 'readme_section', 'main']
 
 # %% ../nbs/08b_crossval.ipynb #c32103cb
 CV_K, CV_FOLD_SEED = 5, 0
@@ -85,6 +85,14 @@ def fold_fresh_draws(survey, fold: int, seed: int = 0, k: int = CV_K, fold_seed:
     return FreshDraws(catalog, splits, load_bank(), load_priors(), split='train', seed=seed,
                       batch_size=batch_size or TRAINING_DEFAULTS['batch_size'], **options)
 
+
+def fold_training(survey, fold: int, seed: int = 0, fresh: dict | None = None, k: int = CV_K, fold_seed: int = CV_FOLD_SEED):
+    "(X, y) the classifier of `fold` trains on: its training part's fixed spectra, or (`fresh`: options) `fold_fresh_draws` and y None."
+    if fresh is None:
+        train = fold_arrays(survey, fold, k, fold_seed)['train']
+        return train['X'], train['y']
+    return fold_fresh_draws(survey, fold, seed, k, fold_seed, **fresh), None
+
 # %% ../nbs/08b_crossval.ipynb #421bfc1d
 def run_fold(survey, fold: int, run_dir, k: int = CV_K, epochs: int = CV_SCHEDULE['epochs'], every: int = CV_SCHEDULE['every'],
              select_passes: int = CV_SCHEDULE['select_passes'], final_passes: int = CV_SCHEDULE['final_passes'],
@@ -95,9 +103,8 @@ def run_fold(survey, fold: int, run_dir, k: int = CV_K, epochs: int = CV_SCHEDUL
     from sniascore.training import train_network, training_data
     from sniascore.selection import classifier_epoch_table, epoch_predictions
     run_dir, d = Path(run_dir), fold_arrays(survey, fold, k, fold_seed)
-    tr, va, te = (d[r] for r in ROLES)
-    source = fold_fresh_draws(survey, fold, seed, k, fold_seed, **fresh) if fresh is not None else None
-    X, y = (tr['X'], tr['y']) if source is None else (source, None)
+    va, te = d['validation'], d['test']
+    X, y = fold_training(survey, fold, seed, fresh, k, fold_seed)
     train_network('classifier', X, y, run_dir, epochs, seed=seed, verbose=verbose)
     keras.backend.clear_session()
     table = classifier_epoch_table(run_dir, va['X'], va['y'], select_passes, every, seed, verbose)
