@@ -100,7 +100,7 @@ def run_fold(survey, fold: int, run_dir, k: int = CV_K, epochs: int = CV_SCHEDUL
              fresh: dict | None = None) -> pd.DataFrame:
     "Train (on the fixed spectra, or with `fresh` options on fresh draws), select on the validation part, score the test part of `fold`."
     import keras
-    from sniascore.training import train_network, training_data
+    from sniascore.training import train_network, source_record
     from sniascore.selection import classifier_epoch_table, epoch_predictions
     run_dir, d = Path(run_dir), fold_arrays(survey, fold, k, fold_seed)
     va, te = d['validation'], d['test']
@@ -119,7 +119,7 @@ def run_fold(survey, fold: int, run_dir, k: int = CV_K, epochs: int = CV_SCHEDUL
     table.to_csv(run_dir / 'fold_selection.csv', index=False)
     summary = dict(fold=fold, k=k, fold_seed=fold_seed, seed=seed, epochs=epochs, every=every, select_passes=select_passes,
                    final_passes=final_passes, epoch=epoch, presets=presets, sizes={r: len(d[r]['y']) for r in ROLES},
-                   training_data=training_data(X))
+                   training_data=source_record(X))
     (run_dir / 'summary.json').write_text(json.dumps(summary, indent=1))
     return oof
 

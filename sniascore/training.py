@@ -27,7 +27,7 @@ import keras
 __all__ = ['TRAINING_DEFAULTS', 'CLASSIFIER', 'REGRESSOR', 'TASKS', 'EPOCHS', 'ARRAYS_SOURCE', 'set_seeds',
            'select_classifier_epoch', 'select_regressor_epoch', 'redshift_rows', 'Task', 'as_task', 'prunable_epochs',
            'compile_model', 'epoch_path', 'saved_epochs', 'atomic_savez', 'save_weights_atomic', 'device_record',
-           'training_sessions', 'sessions_summary', 'fit_epochs', 'training_data', 'train_network', 'load_epoch']
+           'training_sessions', 'sessions_summary', 'fit_epochs', 'source_record', 'train_network', 'load_epoch']
 
 # %% ../nbs/07_training.ipynb #578cfa36
 TRAINING_DEFAULTS = dict(learning_rate=0.005, batch_size=256, clipnorm=2.0, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
@@ -314,7 +314,7 @@ def fit_epochs(model: keras.Model, X, y, run_dir, epochs: int, batch_size: int =
 ARRAYS_SOURCE = dict(source="survey arrays")   # the training data a run on fixed arrays records
 
 
-def training_data(X) -> dict:
+def source_record(X) -> dict:
     "What a network trains on, as runs, folds and model cards record it: a fresh-draw source's `describe()`, else `ARRAYS_SOURCE`."
     if isinstance(X, keras.utils.PyDataset):
         return X.describe() if hasattr(X, "describe") else dict(source=type(X).__name__, seed=int(X.seed))
@@ -343,7 +343,7 @@ def train_network(task, X, y, run_dir, epochs: int | None = None, arch: dict | N
     config = dict(task=task.name, arch={k: list(v) if isinstance(v, tuple) else v for k, v in arch.items()},
                   training=training, seed=seed, n_train=int(len(X)))
     if isinstance(X, keras.utils.PyDataset):  # fresh draws: what the source is, not how many arrays (len counts batches)
-        config.update(n_train=int(len(X) * X.batch_size), data=training_data(X))
+        config.update(n_train=int(len(X) * X.batch_size), data=source_record(X))
     _check_config(run_dir, config)
     (run_dir / "target_epochs.txt").write_text(str(epochs))
     set_seeds(seed)

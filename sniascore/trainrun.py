@@ -17,7 +17,7 @@ from .metrics import redshift_metrics
 from .model import MODELS_DIR
 from .modelcard import _jsonable, ship
 from .selection import epoch_predictions, epoch_table, plot_selection, prune_run
-from .training import CLASSIFIER, REGRESSOR, TASKS, TRAINING_DEFAULTS, saved_epochs, train_network, training_data
+from .training import CLASSIFIER, REGRESSOR, TASKS, TRAINING_DEFAULTS, saved_epochs, train_network, source_record
 
 # %% auto #0
 __all__ = ['survey_arrays', 'fresh_sources', 'train_and_select', 'train_cli']
@@ -124,7 +124,7 @@ def train_and_select(data: dict, out, epochs_classifier: int | None = None, epoc
         selection=dict(select_passes=select_passes, final_passes=final_passes, every=every,
                        **{f"{name}_rule": task.rule for name, task in TASKS.items()}),
         validation=final["validation"], test=final["test"], sizes=_sizes(data),
-        training_data={name: training_data(_train_rows(task, data, sources)[0]) for name, task in TASKS.items()})
+        training_data={name: source_record(_train_rows(task, data, sources)[0]) for name, task in TASKS.items()})
 
 # %% ../nbs/07e_trainrun.ipynb #cb3a483a
 _DESCRIPTION = ("Console script `sniascore-train`: train, select epochs and (with --ship) write the shipped models; the "
