@@ -14,9 +14,10 @@ from .spectra import Spectrum, SpectrumError
 from .preprocessing import GRID_WAVE, N_BINS, invalid_rows, preprocess, rloess, to_grid
 
 # %% auto #0
-__all__ = ['Z_MAX', 'Z_BIN_WIDTH', 'PER_BIN', 'MATCH_WINDOW', 'JITTER', 'NOISE_SPAN', 'precise_redshift', 'redshift_bin_centres',
-           'plan_augmentation', 'residual_sigma', 'shift_spectrum', 'augment_redshifts', 'augmented_arrays',
-           'survey_training_rows', 'augment_survey']
+__all__ = ['Z_MAX', 'Z_BIN_WIDTH', 'PER_BIN', 'MATCH_WINDOW', 'JITTER', 'NOISE_SPAN', 'NOISE_BAND', 'NOISE_MEASURES',
+           'precise_redshift', 'redshift_bin_centres', 'plan_augmentation', 'residual_sigma', 'der_snr_noise',
+           'band_noise', 'shift_spectrum', 'augment_redshifts', 'augmented_arrays', 'survey_training_rows',
+           'augment_survey']
 
 # %% ../nbs/05_augmentation.ipynb #48b45763
 def precise_redshift(z, decimals: int = 3) -> np.ndarray:
@@ -55,6 +56,7 @@ PER_BIN = 100                  # spectra per bin after augmentation
 MATCH_WINDOW = (-0.005, 0.01)  # candidates of a bin: z_old - centre within this range
 JITTER = 0.001                 # new redshift: centre +- JITTER
 NOISE_SPAN = 0.05              # rloess span of the smooth whose residual sets the noise level (11 grid bins)
+NOISE_BAND = (5000.0, 8000.0)  # mid-band of SEDM (high throughput) where `band_noise` measures the noise
 
 
 def redshift_bin_centres(z_max: float = Z_MAX, bin_width: float = Z_BIN_WIDTH) -> np.ndarray:
@@ -140,6 +142,30 @@ def residual_sigma(spectra: list, span: float = NOISE_SPAN) -> np.ndarray:
     return sigma
 
 
+def der_snr_noise(flux: np.ndarray) -> float:
+    "Per-pixel noise of `flux` from its second differences (DER_SNR, Stoehr et al. 2008); 0 for fewer than 5 finite pixels."
+    f = flux[np.isfinite(flux)]
+    if f.size < 5:
+        return 0.0
+    # 1.482602 / sqrt(6): turns the median |2f_i - f_(i-2) - f_(i+2)| of white noise into its sigma
+    return float(1.482602 / np.sqrt(6.0) * np.median(np.abs(2.0 * f[2:-2] - f[:-4] - f[4:])))
+
+
+def band_noise(spectra: list, band: tuple = NOISE_BAND) -> np.ndarray:
+    """Per-pixel noise of each spectrum within `band` (Å): the median of sqrt(`var`) there where the spectrum
+    has a variance, else `der_snr_noise` of its flux there (n,)."""
+    sigma = np.zeros(len(spectra))
+    for i, s in enumerate(spectra):
+        inside = (s.wave >= band[0]) & (s.wave <= band[1])
+        var = None if s.var is None else s.var[inside]
+        usable = var is not None and var.size and np.isfinite(var).all() and (var > 0).all()
+        sigma[i] = np.median(np.sqrt(var)) if usable else der_snr_noise(s.flux[inside])
+    return sigma
+
+
+NOISE_MEASURES = dict(whole=residual_sigma, band=band_noise)   # the `noise` options of the augmentation
+
+
 def shift_spectrum(spectrum: Spectrum, z_old: float, z_new: float, *, noise_sigma: float = 0.0,
                    seed: int = 0, meta: dict | None = None) -> Spectrum:
     """`spectrum` (observed at z_old) as observed at z_new: wavelengths stretched by (1+z_new)/(1+z_old),
@@ -154,12 +180,18 @@ def shift_spectrum(spectrum: Spectrum, z_old: float, z_new: float, *, noise_sigm
     return Spectrum(wave=wave, flux=flux, var=var, meta={**spectrum.meta, **(meta or {})})
 
 # %% ../nbs/05_augmentation.ipynb #f6f01408
-def _materialise(spectra: list, plan: pd.DataFrame):
-    "Yield the output spectra of `plan`, in order."
+def _noise_measure(noise: str):
+    if noise not in NOISE_MEASURES:
+        raise ValueError(f"noise must be one of {sorted(NOISE_MEASURES)}, not {noise!r}")
+    return NOISE_MEASURES[noise]
+
+
+def _materialise(spectra: list, plan: pd.DataFrame, noise: str = "whole"):
+    "Yield the output spectra of `plan`, in order; `noise` names the measure of each source's noise level (`NOISE_MEASURES`)."
     used = np.unique(plan.loc[~plan.original, "source"].to_numpy(int))
     sigma = np.zeros(len(spectra))
     if used.size:
-        sigma[used] = residual_sigma([spectra[i] for i in used])
+        sigma[used] = _noise_measure(noise)([spectra[i] for i in used])
     for row in plan.itertuples(index=False):
         src = spectra[row.source]
         if row.original:
@@ -181,27 +213,30 @@ def _check_inputs(spectra, z):
 
 def augment_redshifts(spectra, z, *, rng, z_max: float = Z_MAX, bin_width: float = Z_BIN_WIDTH,
                       per_bin: int = PER_BIN, window=MATCH_WINDOW, jitter: float = JITTER,
-                      include_originals: bool = True, return_source: bool = False):
+                      include_originals: bool = True, return_source: bool = False, noise: str = "whole"):
     """Redshift-equalised copies of observed-frame SN Ia spectra: (list[Spectrum], z_new[, source]).
 
-    `rng`: Generator or seed. See `plan_augmentation` for the parameters."""
+    `rng`: Generator or seed; `noise`: how the added noise's level is measured ("whole": the shipped regressor's,
+    "band": `band_noise`). See `plan_augmentation` for the other parameters."""
+    _noise_measure(noise)
     spectra, z = _check_inputs(spectra, z)
     plan = plan_augmentation(z, rng=rng, z_max=z_max, bin_width=bin_width, per_bin=per_bin, window=window,
                              jitter=jitter, include_originals=include_originals)
-    out = list(_materialise(spectra, plan))
+    out = list(_materialise(spectra, plan, noise))
     z_new = plan["z_new"].to_numpy(float)
     return (out, z_new, plan["source"].to_numpy(int)) if return_source else (out, z_new)
 
 # %% ../nbs/05_augmentation.ipynb #9a5ce68a
-def augmented_arrays(spectra, z, *, rng, return_padded: bool = False, **kwargs):
+def augmented_arrays(spectra, z, *, rng, return_padded: bool = False, noise: str = "whole", **kwargs):
     """Fast path for training: (X (n, 209) float32 preprocessed, z_new (n,), source (n,)[, padded bins (n,)]).
 
     Same plan and numbers as `augment_redshifts` followed by `preprocess_spectra`; `kwargs` as for it."""
     spectra, z = _check_inputs(spectra, z)
+    _noise_measure(noise)
     plan = plan_augmentation(z, rng=rng, **kwargs)
     on_grid = np.empty((len(plan), N_BINS))
     n_padded = np.empty(len(plan), dtype=int)
-    for i, s in enumerate(_materialise(spectra, plan)):
+    for i, s in enumerate(_materialise(spectra, plan, noise)):
         on_grid[i], padded = to_grid(s.wave, s.flux, return_mask=True, name=str(s.meta.get("source", i)))
         n_padded[i] = padded.sum()
     bad = invalid_rows(on_grid)

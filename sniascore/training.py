@@ -334,8 +334,11 @@ def _check_config(run_dir: Path, config: dict) -> None:
 
 
 def train_network(task, X, y, run_dir, epochs: int | None = None, arch: dict | None = None, seed: int = 0,
-                  verbose: bool = True, **training) -> keras.Model:
-    "Train the network of `task` ('classifier', 'regressor') on arrays or a fresh-draw source `X` in `run_dir`, resuming."
+                  verbose: bool = True, data_record: dict | None = None, **training) -> keras.Model:
+    """Train the network of `task` ('classifier', 'regressor') on arrays or a fresh-draw source `X` in `run_dir`, resuming.
+
+    `data_record`: what the arrays are where `source_record` cannot tell (e.g. their augmentation options); it goes
+    into the run's `config.json`, so a run is not resumed on other data."""
     task, run_dir = as_task(task), Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     epochs = task.epochs if epochs is None else int(epochs)
@@ -343,7 +346,10 @@ def train_network(task, X, y, run_dir, epochs: int | None = None, arch: dict | N
     config = dict(task=task.name, arch={k: list(v) if isinstance(v, tuple) else v for k, v in arch.items()},
                   training=training, seed=seed, n_train=int(len(X)))
     if isinstance(X, keras.utils.PyDataset):  # fresh draws: what the source is, not how many arrays (len counts batches)
-        config.update(n_train=int(len(X) * X.batch_size), data=source_record(X))
+        config.update(n_train=int(len(X) * X.batch_size))
+    record = source_record(X) if data_record is None else data_record
+    if record != ARRAYS_SOURCE:  # plain arrays record nothing, as runs did before this was recorded
+        config.update(data=record)
     _check_config(run_dir, config)
     (run_dir / "target_epochs.txt").write_text(str(epochs))
     set_seeds(seed)

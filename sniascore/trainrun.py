@@ -17,7 +17,8 @@ from .metrics import redshift_metrics
 from .model import MODELS_DIR
 from .modelcard import _jsonable, ship
 from .selection import epoch_predictions, epoch_table, plot_selection, prune_run
-from .training import CLASSIFIER, REGRESSOR, TASKS, TRAINING_DEFAULTS, saved_epochs, train_network, source_record
+from .training import (ARRAYS_SOURCE, CLASSIFIER, REGRESSOR, TASKS, TRAINING_DEFAULTS, saved_epochs,
+                                train_network, source_record)
 
 # %% auto #0
 __all__ = ['survey_arrays', 'fresh_sources', 'train_and_select', 'train_cli']
@@ -35,7 +36,7 @@ def survey_arrays(survey, seed: int = 0, **augment) -> dict:
         data[split] = dict(X=np.asarray(X, np.float32), is_ia=np.asarray(is_ia, int), z=np.asarray(z, float))
     X_aug, z_aug, _ = augment_survey(survey, rng=np.random.default_rng(seed), **augment)
     data["train_z"] = dict(X=np.asarray(X_aug, np.float32), z=np.asarray(z_aug, float),
-                           n_unique=len(survey_training_rows(survey)))
+                           n_unique=len(survey_training_rows(survey)), augment=dict(augment))
     return data
 
 # %% ../nbs/07e_trainrun.ipynb #7460662d
@@ -44,12 +45,22 @@ def _train_rows(task, data: dict, sources: dict | None):
     return (sources[task.name], None) if sources and task.name in sources else task.train_rows(data)
 
 
+def _data_record(task, data: dict, sources: dict | None) -> dict:
+    "What the network of `task` trains on, for its run config and the summary: `source_record`, plus the regressor's augmentation options where any were set."
+    record = source_record(_train_rows(task, data, sources)[0])
+    augment = data.get("train_z", {}).get("augment")
+    if task.name == REGRESSOR.name and record == ARRAYS_SOURCE and augment:
+        record["augmentation"] = augment
+    return record
+
+
 def _train_all(data: dict, out: Path, epochs: dict, arch, seed: int, verbose: bool, sources: dict | None = None,
                **training) -> None:
     "Train every network of `TASKS` in `out/NAME` (`epochs[NAME]`, None: its paper minimum) on its rows of `data` or its source."
     for name, task in TASKS.items():
         X, y = _train_rows(task, data, sources)
-        train_network(task, X, y, out / name, epochs.get(name), arch, seed, verbose, **training)
+        train_network(task, X, y, out / name, epochs.get(name), arch, seed, verbose,
+                      data_record=_data_record(task, data, sources), **training)
         keras.backend.clear_session()
 
 
@@ -124,7 +135,7 @@ def train_and_select(data: dict, out, epochs_classifier: int | None = None, epoc
         selection=dict(select_passes=select_passes, final_passes=final_passes, every=every,
                        **{f"{name}_rule": task.rule for name, task in TASKS.items()}),
         validation=final["validation"], test=final["test"], sizes=_sizes(data),
-        training_data={name: source_record(_train_rows(task, data, sources)[0]) for name, task in TASKS.items()})
+        training_data={name: _data_record(task, data, sources) for name, task in TASKS.items()})
 
 # %% ../nbs/07e_trainrun.ipynb #cb3a483a
 _DESCRIPTION = ("Console script `sniascore-train`: train, select epochs and (with --ship) write the shipped models; the "
@@ -144,6 +155,9 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--per-bin", type=int, default=None,
                    help="augmented regressor spectra per 0.001 redshift bin (default: sniascore.augmentation's, 100)")
+    p.add_argument("--augment-noise", choices=("whole", "band"), default="whole",
+                   help="how the regressor's augmentation measures the noise it adds (sniascore.augmentation): 'whole' "
+                        "(the shipped regressor's) or 'band' (the mid-band noise, the intended level)")
     p.add_argument("--arch", default=None, help='JSON overriding the architecture, e.g. \'{"units": 16}\'')
     p.add_argument("--ship", action="store_true", help="write the selected models and card to --models-dir")
     p.add_argument("--models-dir", default=None, help="where --ship writes (default: the package's models/)")
@@ -172,6 +186,8 @@ def _parse_train_args(argv=None) -> argparse.Namespace:
         p.error("--hard-negatives and --young-fraction need --fresh-draws")
     if not 0 <= args.young_fraction < 1:
         p.error("--young-fraction must be in [0, 1)")
+    if args.fresh_draws and args.augment_noise != "whole":
+        p.error("--augment-noise sets the regressor's augmented arrays, which --fresh-draws replaces")
     return args
 
 # %% ../nbs/07e_trainrun.ipynb #7277d1ca
@@ -220,6 +236,8 @@ def train_cli(argv=None):
     directory = Path(args.survey)
     survey = load_survey(directory)
     augment = {} if args.per_bin is None else dict(per_bin=args.per_bin)
+    if args.augment_noise != "whole":
+        augment["noise"] = args.augment_noise
     data = survey_arrays(survey, seed=args.seed, **augment)
     arch = json.loads(args.arch) if args.arch else None
     epochs = {name: getattr(args, f"epochs_{name}") for name in TASKS}
@@ -229,7 +247,7 @@ def train_cli(argv=None):
     if args.only:
         task = TASKS[args.only]
         train_network(task, *_train_rows(task, data, sources), Path(args.out) / task.name, epochs[task.name], arch,
-                      args.seed, batch_size=args.batch_size)
+                      args.seed, data_record=_data_record(task, data, sources), batch_size=args.batch_size)
         return
     summary = train_and_select(data, args.out, epochs["classifier"], epochs["regressor"], arch, seed=args.seed,
                                select_passes=args.select_passes, final_passes=args.final_passes, every=args.every,
