@@ -43,7 +43,7 @@ def _model_options() -> argparse.ArgumentParser:
     g.add_argument('--passes', type=positive_int, default=100, help='MC-dropout passes (default: %(default)s)')
     g.add_argument('--seed', type=non_negative_int, default=0, help='random seed of the dropout passes (default: %(default)s)')
     g.add_argument('--model', default=None, type=_model_dir,
-                   help='folder of another model (default: $SNIASCORE_MODEL, else the shipped model)')
+                   help="another model: a shipped model's name ('paper') or a folder (default: $SNIASCORE_MODEL, else the shipped default)")
     return p
 
 def _model_dir(text):
@@ -102,7 +102,7 @@ def _add_others(sub, opts):
     p.add_argument('--mc', action='store_true', help='add the distribution of the MC-dropout pass scores')
     p.set_defaults(func=cmd_plot)
     p = sub.add_parser('info', help='print the model card')
-    p.add_argument('--model', default=None, type=_model_dir, help='folder of another model (default: the shipped model)')
+    p.add_argument('--model', default=None, type=_model_dir, help="another model: a shipped model's name ('paper') or a folder (default: the shipped default)")
     p.add_argument('--json', action='store_true', help='print the card as JSON')
     p.set_defaults(func=cmd_info)
 
