@@ -166,6 +166,7 @@ def band_noise(spectra: list, band: tuple = NOISE_BAND) -> np.ndarray:
 NOISE_MEASURES = dict(whole=residual_sigma, band=band_noise)   # the `noise` options of the augmentation
 
 
+# %% ../nbs/05_augmentation.ipynb #5df4745e
 def shift_spectrum(spectrum: Spectrum, z_old: float, z_new: float, *, noise_sigma: float = 0.0,
                    seed: int = 0, meta: dict | None = None) -> Spectrum:
     """`spectrum` (observed at z_old) as observed at z_new: wavelengths stretched by (1+z_new)/(1+z_old),

@@ -359,6 +359,7 @@ def train_network(task, X, y, run_dir, epochs: int | None = None, arch: dict | N
     return model
 
 
+# %% ../nbs/07_training.ipynb #835a5c5e
 def load_epoch(run_dir, epoch: int) -> keras.Model:
     "The network of `run_dir` with the weights of `epoch`."
     config = json.loads((Path(run_dir) / "config.json").read_text())
