@@ -46,11 +46,11 @@ def main(argv=None) -> int:
     import tensorflow as tf
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    from sniascore.datasets import load_survey, catalog_sha256
-    from sniascore.model import load
-    survey = load_survey(args.survey)
-    if catalog_sha256(survey.catalog) != load().card['dataset']['catalog_sha256']:
-        print(f'{args.survey}: not the shipped survey (catalog checksum differs)', file=sys.stderr)
+    from sniascore.survey import shipped_survey
+    try:
+        survey = shipped_survey(args.survey)
+    except ValueError as err:
+        print(err, file=sys.stderr)
         return 1
     schedule = {**crossval.CV_SCHEDULE, **{k: v for k, v in (('epochs', args.epochs), ('every', args.every)) if v}}
     fresh = dict(hard_negatives=args.hard_negatives, young_fraction=args.young_fraction) if args.fresh_draws else None

@@ -14,7 +14,8 @@ from scipy import stats
 # %% auto #0
 __all__ = ['RESIDUAL_THRESHOLDS', 'SAMPLE_COLORS', 'SPEED_OF_LIGHT_KMS', 'SI_II_REST', 'PAPER_REDSHIFTS', 'REDSHIFT_SUBSETS',
            'CARD_KEY', 'COMMAND', 'README_HEADING', 'redshift_fit', 'redshift_summary', 'plot_figure5',
-           'silicon_velocity', 'template_velocities', 'redshift_table', 'card_redshifts', 'readme_section', 'main']
+           'silicon_velocity', 'template_velocities', 'redshift_table', 'card_redshifts', 'readme_section',
+           'redshift_sets', 'shipped_redshift_sets', 'main']
 
 # %% ../nbs/09_redshifts.ipynb #9b350feb
 from .metrics import redshift_metrics
@@ -168,6 +169,31 @@ def readme_section(card: dict) -> str:
     "A README section with the card's redshift table."
     from sniascore.modelcard import redshift_interval_lines
     return '\n'.join([README_HEADING, *redshift_interval_lines(card[CARD_KEY])]) + '\n'
+
+# %% ../nbs/09_redshifts.ipynb #2dc599d2
+def redshift_sets(survey, predictions: pd.DataFrame, cut: dict, splits=('validation', 'test')) -> dict:
+    "Per split: (X of its SNe Ia with a finite redshift, in survey order; their spectrum_id, template_sn, z, z_pred and `strict` flag under `cut`)."
+    from sniascore.metrics import apply_cut
+    by_id, out = predictions.set_index('spectrum_id'), {}
+    for split in splits:
+        X, is_ia, z = survey.arrays(split)
+        ids = survey.catalog.spectrum_id[survey.catalog.split == split].astype(str).to_numpy()
+        keep = np.asarray(is_ia, bool) & np.isfinite(np.asarray(z, float))
+        frame = by_id.loc[ids[keep], ['template_sn', 'z', 'z_pred', 'score', 'score_err']].reset_index()
+        frame['strict'] = apply_cut(frame.score, frame.score_err, cut)
+        out[split] = (np.asarray(X, np.float32)[keep], frame.drop(columns=['score', 'score_err']).assign(split=split))
+    return out
+
+# %% ../nbs/09_redshifts.ipynb #3547a982
+def shipped_redshift_sets(survey_dir='data/survey', predictions_path='nbs/cache/predictions.ecsv'):
+    "(survey, shipped model, `redshift_sets` of the cached predictions under its strict cut); ValueError if the survey is not the shipped one."
+    from sniascore.model import load
+    from sniascore.predictions import load_predictions
+    from sniascore.survey import shipped_survey
+    survey = shipped_survey(survey_dir)
+    model = load()
+    predictions, _ = load_predictions(predictions_path)
+    return survey, model, redshift_sets(survey, predictions, model.operating_points['strict'])
 
 # %% ../nbs/09_redshifts.ipynb #149642a7
 def main(argv=None):

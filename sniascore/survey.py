@@ -33,7 +33,7 @@ def _source(row, bank, cache: dict):
     return cache[key]
 
 # %% auto #0
-__all__ = ['DEFAULT_SCALE', 'simulate_catalog', 'make_survey', 'survey_cli', 'ensure_survey']
+__all__ = ['DEFAULT_SCALE', 'simulate_catalog', 'make_survey', 'survey_cli', 'ensure_survey', 'shipped_survey']
 
 # %% ../nbs/04c_survey.ipynb #942ee5bb
 def simulate_catalog(catalog: pd.DataFrame, bank, *, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -108,3 +108,15 @@ def ensure_survey(directory, *, seed: int = 0, scale: float = DEFAULT_SCALE, spl
             survey.preprocessed()
             write_survey(survey, directory)
     return directory
+
+# %% ../nbs/04c_survey.ipynb #a76dc755
+def shipped_survey(directory, card: dict | None = None):
+    "The survey in `directory`; ValueError unless its catalog checksum is the one the model card (default: the shipped one) names."
+    from sniascore.datasets import catalog_sha256, load_survey
+    from sniascore.modelfolder import read_card
+    card = read_card('default') if card is None else card
+    survey = load_survey(directory)
+    if catalog_sha256(survey.catalog) != card['dataset']['catalog_sha256']:
+        raise ValueError(f"{directory}: not the shipped survey (catalog checksum differs from the model card's); make it with "
+                         "the README's command: sniascore-survey --out data/survey --full (with its NPY_DISABLE_CPU_FEATURES)")
+    return survey

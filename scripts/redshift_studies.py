@@ -1,0 +1,93 @@
+"""Redshift studies of issue 21 on the shipped survey: template matching (notebook 09b) and regressor recipes (notebook 09).
+
+  python scripts/redshift_studies.py templates   nbs/cache/template_redshifts.csv: every SN Ia of the validation and
+                                                 test splits matched against the training split's SN Ia templates
+                                                 (sniascore.template_redshift; about five minutes on two cores)
+  python scripts/redshift_studies.py recipes     nbs/cache/regressor_recipes.csv and regressor_recipes_z.csv: each
+                                                 regressor run (default: the shipped one, trained on the augmented
+                                                 fixed spectra, and one trained on fresh draws by `sniascore train
+                                                 --survey data/survey --out runs/fresh_z --fresh-draws --only
+                                                 regressor`) scanned on the validation SNe Ia (10 passes, seed 0), its
+                                                 epoch selected by the paper's rule, its redshifts at that epoch
+                                                 (100 passes) on the validation and test SNe Ia.
+Both start from `sniascore.redshifts.shipped_redshift_sets` and refuse a survey that is not the shipped one."""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def template_study(survey_dir, splits, out: Path) -> None:
+    "Match every SN Ia of `splits` against the library of the training split's SN Ia templates; write `out`."
+    from astropy.table import Table
+    from sniascore.template_bank import load_bank
+    from sniascore.template_redshift import survey_library, template_redshift_table
+    start = time.perf_counter()
+    library = survey_library(load_bank(), Table.read(Path(survey_dir) / 'template_splits.ecsv').to_pandas())
+    print(f'library: {library.rows.shape[1]} spectra of {len(set(library.sn))} SNe Ia at {len(library.z_grid)} '
+          f'redshifts, {time.perf_counter() - start:.0f} s')
+    parts = []
+    for split, (X, frame) in splits.items():
+        parts.append(template_redshift_table(X, frame, library))
+        print(f'{split}: {len(X)} SNe Ia matched, {time.perf_counter() - start:.0f} s')
+    table = pd.concat(parts, ignore_index=True)
+    table.to_csv(out, index=False, float_format='%.6f')
+    print(f'wrote {out}: {len(table)} rows')
+
+
+def recipe_study(runs: list, splits, out: Path) -> None:
+    "Scan, select and predict each regressor run of `runs` (NAME=RUN_DIR@EVERY); write the two tables under `out`."
+    from sniascore.metrics import redshift_metrics
+    from sniascore.selection import epoch_predictions, epoch_table
+    from sniascore.training import REGRESSOR
+    X_val, val = splits['validation']
+    strict, z_val = val.strict.to_numpy(bool), val.z.to_numpy()
+    tables, z_table = [], pd.concat([frame for _, frame in splits.values()], ignore_index=True)
+    start = time.perf_counter()
+    for item in runs:
+        name, rest = item.split('=', 1)
+        run, every = rest.rsplit('@', 1)
+        table = epoch_table(run, REGRESSOR, X_val, z_val, 10, int(every), 0, verbose=False)
+        table['frac_005_strict'] = [redshift_metrics(epoch_predictions(run, int(e), X_val, 10, 0)[0][strict],
+                                                     z_val[strict])['frac_005'] for e in table.epoch]
+        selected = REGRESSOR.select(table)
+        tables.append(table.assign(run=name, selected=table.epoch == selected))
+        for split, (X, _) in splits.items():
+            tag = 'validation' if split == 'validation' else REGRESSOR.test_tag
+            z_table.loc[z_table.split == split, f'z_{name}'] = epoch_predictions(run, selected, X, 100, 0, tag)[0]
+        print(f'{name}: {len(table)} epochs scanned, epoch {selected} selected, {time.perf_counter() - start:.0f} s')
+    pd.concat(tables, ignore_index=True).to_csv(out / 'regressor_recipes.csv', index=False, float_format='%.6f')
+    z_table.to_csv(out / 'regressor_recipes_z.csv', index=False, float_format='%.6f')
+    print(f'wrote {out / "regressor_recipes.csv"} and {out / "regressor_recipes_z.csv"}')
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog='\n'.join(__doc__.splitlines()[2:]))
+    p.add_argument('study', choices=('templates', 'recipes'))
+    p.add_argument('--runs', nargs='+', default=['paper=runs/shipped/regressor@1', 'fresh=runs/fresh_z/regressor@5'],
+                   help='recipes: NAME=RUN_DIR@EVERY of each regressor run, scanned every EVERY-th epoch (and the last); '
+                        'the shipped run is pruned, so it is scanned at every epoch from its cached predictions')
+    p.add_argument('--survey', default='data/survey', help='survey folder (default data/survey, the shipped survey)')
+    p.add_argument('--predictions', default='nbs/cache/predictions.ecsv', help='predictions cache of notebook 08')
+    p.add_argument('--out', default='nbs/cache', help='folder of the tables (default nbs/cache)')
+    args = p.parse_args(argv)
+    from sniascore.redshifts import shipped_redshift_sets
+    try:
+        _, _, splits = shipped_redshift_sets(args.survey, args.predictions)
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return 1
+    if args.study == 'templates':
+        from sniascore.template_redshift import CACHE
+        template_study(args.survey, splits, Path(args.out) / CACHE)
+    else:
+        recipe_study(args.runs, splits, Path(args.out))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
