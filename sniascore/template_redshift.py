@@ -30,9 +30,9 @@ class TemplateLibrary:
     phase: np.ndarray     # its phase (days from maximum)
 
 
-def build_library(spectra, sn, phase, z_grid=Z_GRID, min_overlap: float = MIN_OVERLAP) -> TemplateLibrary:
-    "`spectra`: rest-frame (wave, flux) pairs, each moved to every redshift of `z_grid`, put on the grid and preprocessed."
-    z_grid = np.asarray(z_grid, float)
+def build_library(spectra, sn, phase, z_grid=None, min_overlap: float = MIN_OVERLAP) -> TemplateLibrary:
+    "`spectra`: rest-frame (wave, flux) pairs, each moved to every redshift of `z_grid` (default `Z_GRID`), put on the grid and preprocessed."
+    z_grid = Z_GRID if z_grid is None else np.asarray(z_grid, float)
     on_grid = np.empty((len(z_grid), len(spectra), N_BINS))
     covered = np.zeros(on_grid.shape, np.float32)
     for j, (wave, flux) in enumerate(spectra):
