@@ -12,6 +12,7 @@
                                                  (100 passes) on the validation and test SNe Ia.
 Both start from `sniascore.redshifts.shipped_redshift_sets` and refuse a survey that is not the shipped one."""
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -54,7 +55,8 @@ def recipe_study(runs: list, splits, out: Path) -> None:
         table['frac_005_strict'] = [redshift_metrics(epoch_predictions(run, int(e), X_val, 10, 0)[0][strict],
                                                      z_val[strict])['frac_005'] for e in table.epoch]
         selected = REGRESSOR.select(table)
-        tables.append(table.assign(run=name, selected=table.epoch == selected))
+        n_train = json.loads((Path(run) / 'config.json').read_text())['n_train']   # examples per epoch
+        tables.append(table.assign(run=name, selected=table.epoch == selected, n_train=n_train))
         for split, (X, _) in splits.items():
             tag = 'validation' if split == 'validation' else REGRESSOR.test_tag
             z_table.loc[z_table.split == split, f'z_{name}'] = epoch_predictions(run, selected, X, 100, 0, tag)[0]
@@ -77,7 +79,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     from sniascore.redshifts import shipped_redshift_sets
     try:
-        _, _, splits = shipped_redshift_sets(args.survey, args.predictions)
+        _, splits = shipped_redshift_sets(args.survey, args.predictions)
     except ValueError as err:
         print(err, file=sys.stderr)
         return 1

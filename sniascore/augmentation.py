@@ -182,17 +182,18 @@ def shift_spectrum(spectrum: Spectrum, z_old: float, z_new: float, *, noise_sigm
 
 # %% ../nbs/05_augmentation.ipynb #f6f01408
 def _noise_measure(noise: str):
+    "The function of `NOISE_MEASURES` that `noise` names; ValueError for another name."
     if noise not in NOISE_MEASURES:
         raise ValueError(f"noise must be one of {sorted(NOISE_MEASURES)}, not {noise!r}")
     return NOISE_MEASURES[noise]
 
 
-def _materialise(spectra: list, plan: pd.DataFrame, noise: str = "whole"):
-    "Yield the output spectra of `plan`, in order; `noise` names the measure of each source's noise level (`NOISE_MEASURES`)."
+def _materialise(spectra: list, plan: pd.DataFrame, measure=residual_sigma):
+    "Yield the output spectra of `plan`, in order; `measure` (one of `NOISE_MEASURES`) gives each source's noise level."
     used = np.unique(plan.loc[~plan.original, "source"].to_numpy(int))
     sigma = np.zeros(len(spectra))
     if used.size:
-        sigma[used] = _noise_measure(noise)([spectra[i] for i in used])
+        sigma[used] = measure([spectra[i] for i in used])
     for row in plan.itertuples(index=False):
         src = spectra[row.source]
         if row.original:
@@ -219,11 +220,11 @@ def augment_redshifts(spectra, z, *, rng, z_max: float = Z_MAX, bin_width: float
 
     `rng`: Generator or seed; `noise`: how the added noise's level is measured ("whole": the shipped regressor's,
     "band": `band_noise`). See `plan_augmentation` for the other parameters."""
-    _noise_measure(noise)
+    measure = _noise_measure(noise)
     spectra, z = _check_inputs(spectra, z)
     plan = plan_augmentation(z, rng=rng, z_max=z_max, bin_width=bin_width, per_bin=per_bin, window=window,
                              jitter=jitter, include_originals=include_originals)
-    out = list(_materialise(spectra, plan, noise))
+    out = list(_materialise(spectra, plan, measure))
     z_new = plan["z_new"].to_numpy(float)
     return (out, z_new, plan["source"].to_numpy(int)) if return_source else (out, z_new)
 
@@ -233,11 +234,11 @@ def augmented_arrays(spectra, z, *, rng, return_padded: bool = False, noise: str
 
     Same plan and numbers as `augment_redshifts` followed by `preprocess_spectra`; `kwargs` as for it."""
     spectra, z = _check_inputs(spectra, z)
-    _noise_measure(noise)
+    measure = _noise_measure(noise)
     plan = plan_augmentation(z, rng=rng, **kwargs)
     on_grid = np.empty((len(plan), N_BINS))
     n_padded = np.empty(len(plan), dtype=int)
-    for i, s in enumerate(_materialise(spectra, plan, noise)):
+    for i, s in enumerate(_materialise(spectra, plan, measure)):
         on_grid[i], padded = to_grid(s.wave, s.flux, return_mask=True, name=str(s.meta.get("source", i)))
         n_padded[i] = padded.sum()
     bad = invalid_rows(on_grid)

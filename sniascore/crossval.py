@@ -20,7 +20,8 @@ from .training import ARRAYS_SOURCE, EPOCHS, select_classifier_epoch
 __all__ = ['CV_K', 'CV_FOLD_SEED', 'CV_SCHEDULE', 'ROLES', 'OOF_CACHE', 'FOLDS_CACHE', 'SUMMARY_CACHE', 'PRESET_COLUMNS',
            'CARD_KEY', 'COMMAND', 'README_HEADING', 'cv_assignment', 'fold_split', 'truncated_selection', 'fold_arrays',
            'fold_tables', 'fold_fresh_draws', 'fold_training', 'run_fold', 'check_oof', 'cache_paths', 'gather_oof',
-           'roc_band', 'preset_table', 'auc_band', 'recipe_difference', 'card_crossval', 'readme_section', 'main']
+           'roc_band', 'preset_table', 'auc_band', 'rate_difference', 'recipe_difference', 'card_crossval',
+           'readme_section', 'main']
 
 # %% ../nbs/08b_crossval.ipynb #c32103cb
 CV_K, CV_FOLD_SEED = 5, 0
@@ -212,6 +213,14 @@ def auc_band(score, is_ia, units, n_boot: int = 1000, seed: int = 0, level: floa
     return dict(auc=float(roc_auc_score(is_ia, score)), auc_lo=float(lo), auc_hi=float(hi))
 
 # %% ../nbs/08b_crossval.ipynb #679bc387
+def rate_difference(a, b, among, w, level: float = 0.95) -> dict:
+    "Rates of booleans `b` and `a` among `among` and B - A, with the interval over the resamples `w` (rows: weights; row 0 the data as they are)."
+    q = [(1 - level) / 2, (1 + level) / 2]
+    rate = lambda passed: (w * (np.asarray(passed, bool) & among)).sum(1) / (w * among).sum(1)
+    ra, rb = rate(a), rate(b)
+    return dict(a=ra[0], b=rb[0], diff=rb[0] - ra[0], **dict(zip(('diff_lo', 'diff_hi'), np.quantile((rb - ra)[1:], q))))
+
+
 def recipe_difference(oof_a: pd.DataFrame, oof_b: pd.DataFrame, n_boot: int = 1000, seed: int = 0,
                       level: float = 0.95) -> pd.DataFrame:
     "Recipe B minus A on the same out-of-fold spectra: TPR, FPR at the presets and AUC, with paired template-bootstrap intervals."
@@ -222,12 +231,10 @@ def recipe_difference(oof_a: pd.DataFrame, oof_b: pd.DataFrame, n_boot: int = 10
     is_ia, units = m.is_ia_a.to_numpy(bool), m.unit_a.to_numpy()
     w = np.vstack([np.ones(len(m)), spectrum_weights(units, is_ia, n_boot, seed)])   # row 0: the data as they are
     q = [(1 - level) / 2, (1 + level) / 2]
-    rate = lambda passed, among: (w * (passed & among)).sum(1) / (w * among).sum(1)
     rows = {}
     for name in PRESET_FPR:
         for metric, among in (('tpr', is_ia), ('fpr', ~is_ia)):
-            a, b = (rate(m[f'pass_{name}_{r}'].to_numpy(bool), among) for r in 'ab')
-            rows[f'{name} {metric}'] = dict(a=a[0], b=b[0], diff=b[0] - a[0], **dict(zip(('diff_lo', 'diff_hi'), np.quantile((b - a)[1:], q))))
+            rows[f'{name} {metric}'] = rate_difference(m[f'pass_{name}_a'], m[f'pass_{name}_b'], among, w, level)
     auc = np.array([[roc_auc_score(is_ia, m[f'score_{r}'], sample_weight=wi) for r in 'ab'] for wi in w])
     d = auc[:, 1] - auc[:, 0]
     rows['auc'] = dict(a=auc[0, 0], b=auc[0, 1], diff=d[0], **dict(zip(('diff_lo', 'diff_hi'), np.quantile(d[1:], q))))

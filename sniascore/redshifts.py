@@ -186,14 +186,14 @@ def redshift_sets(survey, predictions: pd.DataFrame, cut: dict, splits=('validat
 
 # %% ../nbs/09_redshifts.ipynb #3547a982
 def shipped_redshift_sets(survey_dir='data/survey', predictions_path='nbs/cache/predictions.ecsv'):
-    "(survey, shipped model, `redshift_sets` of the cached predictions under its strict cut); ValueError if the survey is not the shipped one."
-    from sniascore.model import load
+    "(survey, `redshift_sets` of the cached predictions under the shipped card's strict cut); ValueError if the survey is not the shipped one."
+    from sniascore.modelfolder import read_card
     from sniascore.predictions import load_predictions
     from sniascore.survey import shipped_survey
-    survey = shipped_survey(survey_dir)
-    model = load()
+    card = read_card('default')   # the cut and the survey checksum: no network needs loading
+    survey = shipped_survey(survey_dir, card)
     predictions, _ = load_predictions(predictions_path)
-    return survey, model, redshift_sets(survey, predictions, model.operating_points['strict'])
+    return survey, redshift_sets(survey, predictions, card['operating_points']['strict'])
 
 # %% ../nbs/09_redshifts.ipynb #149642a7
 def main(argv=None):
