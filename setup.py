@@ -27,7 +27,7 @@ setuptools.setup(
     url=cfg['git_url'],
     packages=setuptools.find_packages(include=['sniascore', 'sniascore.*']),
     include_package_data=True,
-    package_data={'sniascore': ['models/*', 'examples/*', 'schemas/*']},
+    package_data={'sniascore': ['models/*', 'models/paper/*', 'examples/*', 'schemas/*']},
     install_requires=requirements,
     extras_require={'dev': dev_requirements},
     python_requires='>=' + min_python,

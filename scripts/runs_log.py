@@ -1,9 +1,10 @@
 """Write the generated part of `runs/README.md`, the dated log of training runs, from the runs themselves.
 
 The method notebooks say how a model is trained; which machine trained which epochs, and when, is history and lives
-here. The tables are read from `runs/shipped/*/sessions.jsonl` (one line per stretch of training, written by
-`sniascore train`) and `nbs/cache/crossval_summary.json` (one entry per cross-validation fold); the notes below the
-markers are written by hand. `python scripts/runs_log.py --check` exits 1 when the file is out of date.
+here. The tables are read from `runs/shipped/*/sessions.jsonl` (the run behind the shipped default) and
+`runs/paper/*/sessions.jsonl` (the paper-recipe model, `--model paper`), one line per stretch of training, written by
+`sniascore train`, and from `nbs/cache/crossval_summary*.json` (one entry per cross-validation fold, one file per
+recipe); the notes below the markers are written by hand. `python scripts/runs_log.py --check` exits 1 when the file is out of date.
 """
 import json, sys
 from pathlib import Path
@@ -25,8 +26,7 @@ def session_rows(run: Path) -> list:
     return rows
 
 
-def crossval_rows() -> list:
-    path = ROOT / 'nbs' / 'cache' / 'crossval_summary.json'
+def crossval_rows(path: Path) -> list:
     if not path.exists(): return []
     return [f"| {f['fold']} | {f['epochs']} (every {f['every']}) | {f['epoch']} | {f['seconds_per_epoch']:.1f} |"
             for f in json.loads(path.read_text())]
@@ -34,13 +34,16 @@ def crossval_rows() -> list:
 
 def generated() -> str:
     parts = [START]
-    for run in sorted((ROOT / 'runs' / 'shipped').iterdir()):
-        if not (run / 'sessions.jsonl').exists(): continue
-        parts += ['', f'### `runs/shipped/{run.name}`', '', '| started (UTC) | epochs | processor | device | threads | versions |',
-                  '|---|---|---|---|---|---|', *session_rows(run)]
-    if (cv := crossval_rows()):
-        parts += ['', '### Cross-validation folds (`nbs/cache/crossval_summary.json`, notebook `08b_crossval`)', '',
-                  '| fold | schedule (epochs) | selected epoch | seconds per epoch |', '|---|---|---|---|', *cv]
+    for model in ('shipped', 'paper'):
+        for run in sorted((ROOT / 'runs' / model).iterdir()) if (ROOT / 'runs' / model).is_dir() else []:
+            if not (run / 'sessions.jsonl').exists(): continue
+            parts += ['', f'### `runs/{model}/{run.name}`', '', '| started (UTC) | epochs | processor | device | threads | versions |',
+                      '|---|---|---|---|---|---|', *session_rows(run)]
+    for path, recipe in ((ROOT / 'nbs' / 'cache' / 'crossval_summary.json', "the paper's recipe"),
+                         (ROOT / 'nbs' / 'cache' / 'crossval_summary_fresh.json', 'fresh draws')):
+        if (cv := crossval_rows(path)):
+            parts += ['', f'### Cross-validation folds, {recipe} (`nbs/cache/{path.name}`, notebook `08b_crossval`)', '',
+                      '| fold | schedule (epochs) | selected epoch | seconds per epoch |', '|---|---|---|---|', *cv]
     return '\n'.join(parts + ['', END])
 
 

@@ -18,10 +18,10 @@ from .training import ARRAYS_SOURCE, EPOCHS, select_classifier_epoch
 
 # %% auto #0
 __all__ = ['CV_K', 'CV_FOLD_SEED', 'CV_SCHEDULE', 'ROLES', 'OOF_CACHE', 'FOLDS_CACHE', 'SUMMARY_CACHE', 'PRESET_COLUMNS',
-           'CARD_KEY', 'COMMAND', 'README_HEADING', 'cv_assignment', 'fold_split', 'truncated_selection', 'fold_arrays',
-           'fold_tables', 'fold_fresh_draws', 'fold_training', 'run_fold', 'check_oof', 'cache_paths', 'gather_oof',
-           'roc_band', 'preset_table', 'auc_band', 'rate_difference', 'recipe_difference', 'card_crossval',
-           'readme_section', 'main']
+           'CARD_KEY', 'COMMAND', 'README_HEADING', 'RECIPE_KEYS', 'RECIPE_TAGS', 'cv_assignment', 'fold_split',
+           'truncated_selection', 'fold_arrays', 'fold_tables', 'fold_fresh_draws', 'fold_training', 'run_fold',
+           'check_oof', 'cache_paths', 'gather_oof', 'roc_band', 'preset_table', 'auc_band', 'rate_difference',
+           'recipe_difference', 'recipe_of', 'card_crossval', 'model_crossval', 'readme_section', 'main']
 
 # %% ../nbs/08b_crossval.ipynb #c32103cb
 CV_K, CV_FOLD_SEED = 5, 0
@@ -243,11 +243,18 @@ def recipe_difference(oof_a: pd.DataFrame, oof_b: pd.DataFrame, n_boot: int = 10
 # %% ../nbs/08b_crossval.ipynb #c3a2ecee
 CARD_KEY, COMMAND = 'crossval', 'python -m sniascore.crossval --update-card'
 README_HEADING = '## How well the recipe generalises (template-grouped cross-validation, simulated survey)'
+RECIPE_KEYS = ('source', 'hard_negatives', 'cap', 'young_fraction')   # what makes a recipe; not seeds or sizes
+RECIPE_TAGS = {ARRAYS_SOURCE['source']: '', 'FreshDraws': '_fresh'}     # recipe source -> cache_paths tag
+
+
+def recipe_of(record: dict) -> dict:
+    "The part of a `training_data` record that defines the recipe (`RECIPE_KEYS`)."
+    return {k: record[k] for k in RECIPE_KEYS if k in record}
 
 
 def card_crossval(oof: pd.DataFrame, summaries: list, n_boot: int = 2000, roc_boot: int = 1000, seed: int = 0) -> dict:
     "The card's `crossval` key from the out-of-fold predictions and the folds' summaries (plain numbers)."
-    data = lambda s: json.dumps(s.get('training_data', ARRAYS_SOURCE), sort_keys=True)   # folds from before it was recorded: arrays
+    data = lambda s: json.dumps(recipe_of(s.get('training_data', ARRAYS_SOURCE)), sort_keys=True)   # before it was recorded: arrays
     schedules = {(*(s[k] for k in ('epochs', 'every', 'select_passes', 'final_passes')), data(s)) for s in summaries}
     if len(schedules) != 1:
         raise ValueError(f'the folds ran different schedules: {sorted(schedules)}')
@@ -264,6 +271,21 @@ def card_crossval(oof: pd.DataFrame, summaries: list, n_boot: int = 2000, roc_bo
         presets=table.to_dict('index'), roc=roc,   # to_dict gives Python numbers, the counts as int
         **auc_band(oof.score, is_ia, units, roc_boot, seed), n_boot=n_boot, seed=seed, command=COMMAND)}
 
+# %% ../nbs/08b_crossval.ipynb #c9a58984
+def model_crossval(card: dict, root=None) -> tuple:
+    "(OOF predictions, fold summaries) of the gathered folds run with the recipe of the model of `card`; ValueError if there are none."
+    from sniascore.predictions import repo_root
+    root = Path(root) if root is not None else repo_root()
+    mine = recipe_of(card.get('training_data', {}).get('classifier', ARRAYS_SOURCE))
+    oof_path, summary_path = (root / p for p in cache_paths(RECIPE_TAGS[mine['source']]))
+    if not summary_path.exists():
+        raise ValueError(f'{summary_path}: no folds of this model\'s recipe ({mine}) have been gathered')
+    summaries = json.loads(summary_path.read_text())
+    theirs = [recipe_of(s.get('training_data', ARRAYS_SOURCE)) for s in summaries]
+    if any(t != mine for t in theirs):
+        raise ValueError(f'{summary_path}: folds of another recipe ({theirs[0]}) than the model\'s ({mine})')
+    return pd.read_csv(oof_path), summaries
+
 # %% ../nbs/08b_crossval.ipynb #8a4141aa
 def readme_section(card: dict) -> str:
     "The README section with the card's cross-validation lines."
@@ -276,10 +298,8 @@ def main(argv=None):
     from sniascore.realcheck import report_cli
     def update(folder):
         from sniascore.modelcard import write_card_keys
-        from sniascore.predictions import repo_root
-        root = repo_root()
-        summaries = json.loads((root / SUMMARY_CACHE).read_text())
-        write_card_keys(card_crossval(pd.read_csv(root / OOF_CACHE), summaries), folder)
+        from sniascore.modelfolder import read_card
+        write_card_keys(card_crossval(*model_crossval(read_card(folder))), folder)   # the folds of the model's recipe
     report_cli(argv, 'python -m sniascore.crossval', 'Template-grouped cross-validation (notebook 08b).', update,
                readme_section, README_HEADING, "write the card's `crossval` key and MODEL_CARD.md from the gathered folds")
 

@@ -18,8 +18,7 @@ def shipped_folder() -> Path:
     return Path(str(files('sniascore')/'models'))
 
 # names of the models shipped in the package -> their folder under `sniascore/models/` ('.': that folder itself).
-# Today the default is the paper's recipe; a new default takes '.', and the paper's model moves to 'paper/'.
-SHIPPED_MODELS = {'default': '.', 'paper': '.'}
+SHIPPED_MODELS = {'default': '.', 'paper': 'paper'}
 
 def model_folder(model=None) -> Path:
     """The folder of the model to use: `model` if given, else `$SNIASCORE_MODEL` if set and not empty, else the shipped

@@ -72,16 +72,16 @@ def _select_all(data: dict, out: Path, select_passes: int, every: int, seed: int
 
 # %% ../nbs/07e_trainrun.ipynb #f267ede5
 def fresh_sources(survey, seed: int = 0, batch_size: int = TRAINING_DEFAULTS["batch_size"], hard_negatives: bool = False,
-                  young_fraction: float = 0.0) -> dict:
-    "Network name -> `FreshDraws` of the survey's training-split templates (the regressor's: SNe Ia only)."
+                  young_fraction: float = 0.0, networks=tuple(TASKS)) -> dict:
+    "Network name -> `FreshDraws` of the survey's training-split templates (the regressor's: SNe Ia only), for the `networks` named."
     from sniascore.draws import FreshDraws
     from sniascore.template_bank import load_bank
     from sniascore.priors import load_priors
     bank, priors = load_bank(), load_priors()
     common = dict(split="train", batch_size=batch_size, seed=seed)
-    return {CLASSIFIER.name: FreshDraws(survey.catalog, survey.template_splits, bank, priors, target="classifier",
-                                        hard_negatives=hard_negatives, young_fraction=young_fraction, **common),
-            REGRESSOR.name: FreshDraws(survey.catalog, survey.template_splits, bank, priors, target="regressor", **common)}
+    options = {CLASSIFIER.name: dict(hard_negatives=hard_negatives, young_fraction=young_fraction), REGRESSOR.name: {}}
+    return {name: FreshDraws(survey.catalog, survey.template_splits, bank, priors, target=name, **options[name], **common)
+            for name in networks}
 
 # %% ../nbs/07e_trainrun.ipynb #3dc809be
 def _classification_metrics(score, sigma, is_ia, points: dict) -> dict:
@@ -164,9 +164,10 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", choices=tuple(TASKS), default=None,
                    help="train only this network and stop (run one process per network in parallel, then "
                         "re-run without --only to select and ship)")
-    p.add_argument("--fresh-draws", action="store_true",
-                   help="train both networks on spectra re-simulated every epoch from the training split's templates "
-                        "(sniascore.draws) instead of the survey's fixed spectra; validation and test stay fixed")
+    p.add_argument("--fresh-draws", nargs="?", const="both", default=None, choices=("both", *TASKS),
+                   help="train both networks (or only the one named) on spectra re-simulated every epoch from the "
+                        "training split's templates (sniascore.draws) instead of the survey's fixed spectra; "
+                        "validation and test stay fixed")
     p.add_argument("--hard-negatives", action="store_true", help="with --fresh-draws: the classifier also draws every "
                    "phase of the training split's SN II/IIb/Ib/Ic templates (capped per template)")
     p.add_argument("--young-fraction", type=float, default=0.0,
@@ -182,11 +183,12 @@ def _parse_train_args(argv=None) -> argparse.Namespace:
     "The options of `sniascore train`, checked before anything is loaded."
     p = _train_parser()
     args = p.parse_args(argv)
-    if not args.fresh_draws and (args.hard_negatives or args.young_fraction):
-        p.error("--hard-negatives and --young-fraction need --fresh-draws")
+    args.fresh_networks = () if args.fresh_draws is None else tuple(TASKS) if args.fresh_draws == "both" else (args.fresh_draws,)
+    if CLASSIFIER.name not in args.fresh_networks and (args.hard_negatives or args.young_fraction):
+        p.error("--hard-negatives and --young-fraction need --fresh-draws (or --fresh-draws classifier)")
     if not 0 <= args.young_fraction < 1:
         p.error("--young-fraction must be in [0, 1)")
-    if args.fresh_draws and args.augment_noise != "whole":
+    if REGRESSOR.name in args.fresh_networks and args.augment_noise != "whole":
         p.error("--augment-noise sets the regressor's augmented arrays, which --fresh-draws replaces")
     return args
 
@@ -241,7 +243,8 @@ def train_cli(argv=None):
     data = survey_arrays(survey, seed=args.seed, **augment)
     arch = json.loads(args.arch) if args.arch else None
     epochs = {name: getattr(args, f"epochs_{name}") for name in TASKS}
-    sources = fresh_sources(survey, args.seed, args.batch_size, args.hard_negatives, args.young_fraction) if args.fresh_draws else None
+    sources = (fresh_sources(survey, args.seed, args.batch_size, args.hard_negatives, args.young_fraction,
+                             args.fresh_networks) if args.fresh_networks else None)
     if args.prune:
         return _prune_runs(args, data["validation"])
     if args.only:
