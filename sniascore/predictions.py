@@ -40,7 +40,7 @@ def model_fingerprint(model) -> str:
 # %% ../nbs/08d_predictions.ipynb #0f7091d7
 def training_predictions(run_dir, model) -> tuple[dict, int | None, int | None]:
     """The final MC-dropout predictions `sniascore-train` cached in `run_dir` for the selected epochs of `model`:
-    ({(network, tag): (mean, std)}, n_passes, seed). Tags: classifier 'validation'/'test' (every spectrum of the
+    ({(network, tag): (mean, std, row summary of the spectra or None)}, n_passes, seed). Tags: classifier 'validation'/'test' (every spectrum of the
     split), regressor 'validation'/'test_z' (the SNe Ia with a finite redshift, in split order)."""
     card = model.card
     epochs, passes = card.get('selected_epochs', {}), card.get('selection', {}).get('final_passes')
@@ -53,14 +53,17 @@ def training_predictions(run_dir, model) -> tuple[dict, int | None, int | None]:
             path = Path(run_dir) / network / 'selection' / f'{tag}_epoch_{int(epochs[network]):04d}_passes_{passes}_seed_{seed}.npz'
             if path.exists():
                 with np.load(path) as f:
-                    found[(network, tag)] = (f['mean'], f['std'])
+                    found[(network, tag)] = (f['mean'], f['std'], f['x_summary'] if 'x_summary' in f.files else None)
     return found, passes, seed
 
 
-def _reused(found: dict, key, n: int):
-    "A cached (mean, std) if it exists and has `n` rows."
+def _reused(found: dict, key, X):
+    "A cached (mean, std) if it exists and was computed on exactly the spectra `X` (row summaries equal, not only close)."
+    from sniascore.selection import _row_summary
     value = found.get(key)
-    return value if value is not None and len(value[0]) == n else None
+    if value is None or len(value[0]) != len(X) or value[2] is None:
+        return None
+    return value[:2] if np.array_equal(value[2], _row_summary(X)) else None
 
 # %% ../nbs/08d_predictions.ipynb #2a518942
 def reusable_predictions(run_dir, model, survey, n_passes: int, seed: int) -> dict:
@@ -91,12 +94,12 @@ def predict_split(model, split: str, X, is_ia, z, found: dict, n_passes: int, se
     from sniascore.model import mc_predict
     from sniascore.metrics import apply_cut
     reused = []
-    cached = _reused(found, ('classifier', split), len(X))
+    cached = _reused(found, ('classifier', split), X)
     score, sigma = cached if cached is not None else mc_predict(model.classifier, X, n_passes=n_passes, seed=seed)
     reused += [f'classifier/{split}'] if cached is not None else []
     z_pred, z_err = np.full(len(X), np.nan), np.full(len(X), np.nan)
     ia_rows = is_ia & np.isfinite(z)
-    cached = _reused(found, ('regressor', 'validation' if split == 'validation' else 'test_z'), int(ia_rows.sum()))
+    cached = _reused(found, ('regressor', 'validation' if split == 'validation' else 'test_z'), X[ia_rows])
     if cached is not None:
         z_pred[ia_rows], z_err[ia_rows] = cached
         reused.append(f'regressor/{split}')

@@ -273,10 +273,13 @@ def test_evaluate_survey_reuses_training_predictions(tmp_path):
     (run / 'regressor' / 'selection').mkdir(parents=True)
     n_test = int((survey.catalog.split == 'test').sum())
     n_test_ia = int(((survey.catalog.split == 'test') & survey.catalog.is_ia).sum())
+    from sniascore.selection import _row_summary
+    X_test, is_ia_test, z_test = survey.arrays('test')
+    X_test_z = X_test[is_ia_test.astype(bool) & np.isfinite(z_test)]
     np.savez(run / 'classifier' / 'selection' / 'test_epoch_0007_passes_3_seed_0.npz',
-             mean=np.linspace(0, 1, n_test), std=np.full(n_test, 0.05))
+             mean=np.linspace(0, 1, n_test), std=np.full(n_test, 0.05), x_summary=_row_summary(X_test))
     np.savez(run / 'regressor' / 'selection' / 'test_z_epoch_0009_passes_3_seed_0.npz',
-             mean=np.full(n_test_ia, 0.123), std=np.full(n_test_ia, 0.001))
+             mean=np.full(n_test_ia, 0.123), std=np.full(n_test_ia, 0.001), x_summary=_row_summary(X_test_z))
     # only for the survey the model was trained on: its catalog checksum is in the card
     assert evaluate_survey(survey, model=model, n_passes=3, run_dir=run)[0].attrs['reused_from_training'] == 'none'
     from sniascore.datasets import catalog_sha256
@@ -288,3 +291,6 @@ def test_evaluate_survey_reuses_training_predictions(tmp_path):
     assert table.attrs['reused_from_training'] == 'classifier/test, regressor/test'
     # other passes or seed: nothing reused
     assert evaluate_survey(survey, model=model, n_passes=4, run_dir=run)[0].attrs['reused_from_training'] == 'none'
+    # the same catalog, but the spectra differ in the last bits (a regenerated survey): nothing reused
+    survey.X = survey.X + np.float32(1e-5)
+    assert evaluate_survey(survey, model=model, n_passes=3, run_dir=run)[0].attrs['reused_from_training'] == 'none'
