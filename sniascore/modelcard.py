@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .decisions import PRESET_FPR
 from .model import MODELS_DIR, sha256_file
 from .modelfolder import read_card
 from .preprocessing import preprocessing_record
@@ -218,10 +219,10 @@ def _intended_use(card: dict) -> list:
              "not a general transient typer, not for other spectrographs, and its redshift is meaningful only for "
              "spectra that pass a preset.", "", "What the presets promise, and on what evidence:"]
     for name, cut in card["operating_points"].items():
-        rule, target = ("no false positive", 0.0) if name == "strict" else ("an FPR of at most 1%", 0.01)
+        rule = "no false positive" if name == "strict" else "an FPR of at most 1%"
         t = card.get("test", {}).get("classification", {}).get(name)
         over = (f" On the simulated test split it let {t['fp']} of {t['n_other']} non-Ia through (FPR {t['fpr']:.4f}), "
-                f"more than it was chosen for." if t and t["fpr"] > target else "")   # say it where users read
+                f"more than it was chosen for." if t and t["fpr"] > PRESET_FPR[name] else "")   # say it where users read
         lines.append(f"- `{name}` (score >= {cut['min_score']:.4f}, sigma <= {cut['max_sigma']:.4f}): the cut with the "
                      f"most SNe Ia and {rule} among the {v[name]['n_other']} non-Ia spectra of the simulated validation "
                      f"split; measured again on the simulated test split and the real spectra (tables above).{over}")

@@ -40,7 +40,7 @@ def model_fingerprint(model) -> str:
 # %% ../nbs/08d_predictions.ipynb #0f7091d7
 def training_predictions(run_dir, model) -> tuple[dict, int | None, int | None]:
     """The final MC-dropout predictions `sniascore-train` cached in `run_dir` for the selected epochs of `model`:
-    ({(network, tag): (mean, std, row summary of the spectra or None)}, n_passes, seed). Tags: classifier 'validation'/'test' (every spectrum of the
+    ({(network, tag): {'mean', 'std' and, where kept, 'x_summary'}}, n_passes, seed). Tags: classifier 'validation'/'test' (every spectrum of the
     split), regressor 'validation'/'test_z' (the SNe Ia with a finite redshift, in split order)."""
     card = model.card
     epochs, passes = card.get('selected_epochs', {}), card.get('selection', {}).get('final_passes')
@@ -53,17 +53,15 @@ def training_predictions(run_dir, model) -> tuple[dict, int | None, int | None]:
             path = Path(run_dir) / network / 'selection' / f'{tag}_epoch_{int(epochs[network]):04d}_passes_{passes}_seed_{seed}.npz'
             if path.exists():
                 with np.load(path) as f:
-                    found[(network, tag)] = (f['mean'], f['std'], f['x_summary'] if 'x_summary' in f.files else None)
+                    found[(network, tag)] = {k: f[k] for k in f.files}
     return found, passes, seed
 
 
 def _reused(found: dict, key, X):
-    "A cached (mean, std) if it exists and was computed on exactly the spectra `X` (row summaries equal, not only close)."
-    from sniascore.selection import _row_summary
+    "A cached (mean, std) if it exists and was computed on exactly the spectra `X` (the selection cache's test, tolerance 0)."
+    from sniascore.selection import _same_spectra
     value = found.get(key)
-    if value is None or len(value[0]) != len(X) or value[2] is None:
-        return None
-    return value[:2] if np.array_equal(value[2], _row_summary(X)) else None
+    return (value['mean'], value['std']) if value is not None and _same_spectra(value, X, tolerance=0) else None
 
 # %% ../nbs/08d_predictions.ipynb #2a518942
 def reusable_predictions(run_dir, model, survey, n_passes: int, seed: int) -> dict:

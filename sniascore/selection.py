@@ -56,8 +56,8 @@ def _row_summary(X) -> np.ndarray:
 
 
 def _same_spectra(cached, X, tolerance: float = 1e-4) -> bool:
-    "Are the spectra a prediction was cached for the spectra `X`, up to rounding (means and spreads within `tolerance`)?"
-    return (cached["mean"].shape == (len(X),) and "x_summary" in cached.files
+    "Are the spectra a prediction was cached for (an .npz or a dict) the spectra `X`, up to rounding (means and spreads within `tolerance`; 0: exactly)?"
+    return (cached["mean"].shape == (len(X),) and "x_summary" in cached
             and bool(np.allclose(cached["x_summary"], _row_summary(X), rtol=0, atol=tolerance)))
 
 
