@@ -13,6 +13,19 @@ import argparse, os, sys
 from pathlib import Path
 
 
+def shipped_survey_with_threads(survey_dir, threads: int):
+    "Limit TensorFlow to `threads` threads, then the shipped survey in `survey_dir`, or None (the reason printed) if it is not."
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    from sniascore.survey import shipped_survey
+    try:
+        return shipped_survey(survey_dir)
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return None
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--fold', type=int, help='fold to run, 0..K-1')
@@ -43,14 +56,8 @@ def main(argv=None) -> int:
         return 0
     if not 0 <= args.fold < crossval.CV_K:
         p.error(f'--fold must be in 0..{crossval.CV_K - 1}')
-    import tensorflow as tf
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    from sniascore.survey import shipped_survey
-    try:
-        survey = shipped_survey(args.survey)
-    except ValueError as err:
-        print(err, file=sys.stderr)
+    survey = shipped_survey_with_threads(args.survey, args.threads)
+    if survey is None:
         return 1
     schedule = {**crossval.CV_SCHEDULE, **{k: v for k, v in (('epochs', args.epochs), ('every', args.every)) if v}}
     fresh = dict(hard_negatives=args.hard_negatives, young_fraction=args.young_fraction) if args.fresh_draws else None

@@ -170,7 +170,10 @@ def _crossval_limits(cv: dict | None) -> list:
     return [f"- Cross-validated over {cv['n_templates']} template SNe (the non-Ia effectively {s['n_eff_other']:.1f} independent "
             f"templates), the one-sided 95% upper limits on the FPR are {s['fpr_upper_cp_eff']:.3f} (strict) and "
             f"{b['fpr_upper_cp_eff']:.3f} (balanced): more evidence than one split holds, still far from establishing an FPR "
-            "<= 1%; and these are rates of the recipe on template SNe from the same banks, not of this model on real spectra."]
+            "<= 1%; and these are rates of the recipe on template SNe from the same banks, not of this model on real spectra.",
+            "- The folds hold every template SN of the survey, those of its validation and test splits included: a choice "
+            "made on them (the default model's recipe was, notebook `08b_crossval`) has seen the test split's template SNe, "
+            "one more reason why the test split is not untouched."]
 
 # %% ../nbs/07d_modelcard.ipynb #414d60c6
 def _real_section(card: dict) -> list:

@@ -96,3 +96,27 @@ def test_truncated_selection_never_looks_past_the_stop():
     assert cv.truncated_selection(table, 7) == 7
     assert cv.truncated_selection(table, 9, every=4) == 9
     assert cv.truncated_selection(table.assign(n_ia_fpr0=10 - table.epoch), 9, every=4) == 4
+
+
+@pytest.mark.parametrize('kind', ['snapshots', 'recipes'])
+def test_ensemble_caches_are_out_of_fold(kind, folds):
+    "Notebook 08e's ensemble predictions: every spectrum once, by its own fold's members, the first snapshot the fold's choice."
+    from sniascore.ensembles import ensemble_cache, ENSEMBLES
+    oof = pd.read_csv(ensemble_cache(kind, ROOT))
+    cv.check_oof(oof.drop(columns='members'), folds.reset_index(), complete=True)
+    members = oof.groupby('fold').members.first().str.split(';')
+    spec = ENSEMBLES[kind]
+    assert (members.str.len() == spec['members'] * len(spec['roots'])).all()
+    assert all(m.split('@')[0].endswith(f'fold{f}') for f, ms in members.items() for m in ms)
+    if kind == 'snapshots':
+        chosen = {s['fold']: s['epoch'] for s in json.loads((ROOT / cv.cache_paths('_fresh')[1]).read_text())}
+        assert {f: int(ms[0].split('@')[1]) for f, ms in members.items()} == chosen
+
+
+@pytest.mark.parametrize('script', ['run_crossval.py', 'ensemble_study.py'])
+def test_fold_scripts_refuse_a_survey_that_is_not_the_shipped_one(script, tmp_path):
+    import subprocess, sys
+    args = ['--fold', '0'] if script == 'run_crossval.py' else []
+    r = subprocess.run([sys.executable, str(ROOT / 'scripts' / script), *args, '--survey', str(tmp_path)],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 1 and 'cannot read the survey catalog' in r.stderr
