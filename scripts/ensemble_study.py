@@ -1,6 +1,7 @@
 """Out-of-fold predictions of the ensembles of notebook 08e (`sniascore.ensembles`), from the cross-validation runs.
 
     python scripts/ensemble_study.py [--kind snapshots recipes] [--threads 1]
+    python scripts/ensemble_study.py --kind seeds --folds 0     # where only fold 0 has a second seed
 
 Needs the folds' runs with their epochs' weights (runs/cv and runs/cv_fresh, written by scripts/run_crossval.py) and the
 shipped survey (data/survey). Writes nbs/cache/ensemble_oof_<kind>.csv and the catalog columns that notebook 08e cuts
@@ -12,7 +13,9 @@ import argparse, os, sys
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--kind', nargs='+', default=['snapshots', 'recipes'], help='ensembles to score (default: both)')
+    p.add_argument('--kind', nargs='+', default=['snapshots', 'recipes'],
+                   help='ensembles to score (sniascore.ensembles.ENSEMBLES; default: snapshots and recipes)')
+    p.add_argument('--folds', type=int, nargs='+', default=None, help='only these folds (default: all)')
     p.add_argument('--threads', type=int, default=1, help='TensorFlow threads (default 1)')
     p.add_argument('--survey', default='data/survey', help='survey folder (default data/survey)')
     args = p.parse_args(argv)
@@ -27,7 +30,7 @@ def main(argv=None) -> int:
     ensembles.survey_conditions(survey.catalog).to_csv(path, index=False)
     print(f'wrote {path}')
     for kind in args.kind:
-        oof = ensembles.ensemble_oof(survey, kind)
+        oof = ensembles.ensemble_oof(survey, kind, folds=args.folds)
         path = ensembles.ensemble_cache(kind)
         oof.to_csv(path, index=False)
         print(f'wrote {path} ({len(oof)} spectra)')

@@ -7,7 +7,9 @@
                                                  regressor run (default: the shipped one, trained on the augmented
                                                  fixed spectra, and one trained on fresh draws by `sniascore train
                                                  --survey data/survey --out runs/fresh_z --fresh-draws --only
-                                                 regressor`) scanned on the validation SNe Ia (10 passes, seed 0), its
+                                                 regressor`, and one on the augmentation with mid-band noise by
+                                                 `... --out runs/band_z --only regressor --augment-noise band`)
+                                                 scanned on the validation SNe Ia (10 passes, seed 0), its
                                                  epoch selected by the paper's rule, its redshifts at that epoch
                                                  (100 passes) on the validation and test SNe Ia.
 Both start from `sniascore.redshifts.shipped_redshift_sets` and refuse a survey that is not the shipped one."""
@@ -70,7 +72,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog='\n'.join(__doc__.splitlines()[2:]))
     p.add_argument('study', choices=('templates', 'recipes'))
-    p.add_argument('--runs', nargs='+', default=['paper=runs/shipped/regressor@1', 'fresh=runs/fresh_z/regressor@5'],
+    p.add_argument('--runs', nargs='+', default=['paper=runs/shipped/regressor@1', 'fresh=runs/fresh_z/regressor@5',
+                                                   'band=runs/band_z/regressor@5'],
                    help='recipes: NAME=RUN_DIR@EVERY of each regressor run, scanned every EVERY-th epoch (and the last); '
                         'the shipped run is pruned, so it is scanned at every epoch from its cached predictions')
     p.add_argument('--survey', default='data/survey', help='survey folder (default data/survey, the shipped survey)')

@@ -2,6 +2,7 @@
 
     python scripts/run_crossval.py --fold 0 [--epochs 60 --every 2 --threads 1 --survey data/survey --out runs/cv]
     python scripts/run_crossval.py --fold 0 --fresh-draws [--hard-negatives --young-fraction 0.1] --out runs/cv_fresh
+    python scripts/run_crossval.py --fold 0 --fresh-draws --hard-negatives --young-fraction 0.1 --seed 1 --out runs/cv_fresh_seed1
     python scripts/run_crossval.py --gather [--out runs/cv_fresh --tag _fresh]
 
 Trains fold F's classifier in OUT/foldF (resuming if that folder holds epochs), selects its epoch and presets on its
@@ -35,6 +36,8 @@ def main(argv=None) -> int:
     p.add_argument('--train-until', type=int, default=None,
                    help='only train the fold up to this epoch and stop (a later run without it resumes and finishes)')
     p.add_argument('--threads', type=int, default=1, help='TensorFlow intra/inter-op threads (default 1)')
+    p.add_argument('--seed', type=int, default=None,
+                   help="training seed: weights' start and, with --fresh-draws, the draws (default: crossval.CV_SCHEDULE's)")
     p.add_argument('--fresh-draws', action='store_true', help='train on fresh draws of the training part (not the fixed spectra)')
     p.add_argument('--hard-negatives', action='store_true', help='with --fresh-draws: add the hard negatives of the training part')
     p.add_argument('--young-fraction', type=float, default=0.0, help='with --fresh-draws: share of young SNe II among the non-Ia')
@@ -59,7 +62,8 @@ def main(argv=None) -> int:
     survey = shipped_survey_with_threads(args.survey, args.threads)
     if survey is None:
         return 1
-    schedule = {**crossval.CV_SCHEDULE, **{k: v for k, v in (('epochs', args.epochs), ('every', args.every)) if v}}
+    schedule = {**crossval.CV_SCHEDULE, **{k: v for k, v in (('epochs', args.epochs), ('every', args.every),
+                                                             ('seed', args.seed)) if v is not None}}
     fresh = dict(hard_negatives=args.hard_negatives, young_fraction=args.young_fraction) if args.fresh_draws else None
     if args.train_until:
         from sniascore.training import train_network

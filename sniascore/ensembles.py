@@ -37,6 +37,7 @@ def ranked_epochs(table: pd.DataFrame, m: int) -> list[int]:
 ENSEMBLES = {   # kind -> how each fold's members are found under the cross-validation runs, and passes per member
     'snapshots': dict(roots=('runs/cv_fresh',), members=5, passes=20),
     'recipes': dict(roots=('runs/cv', 'runs/cv_fresh'), members=1, passes=50),
+    'seeds': dict(roots=('runs/cv_fresh', 'runs/cv_fresh_seed1'), members=1, passes=50),
 }
 
 
