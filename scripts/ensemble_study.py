@@ -26,7 +26,7 @@ def main(argv=None) -> int:
     survey = shipped_survey_with_threads(args.survey, args.threads)
     if survey is None:
         return 1
-    path = ensembles.ensemble_cache('x').with_name('survey_conditions.csv')
+    path = ensembles.conditions_cache()
     ensembles.survey_conditions(survey.catalog).to_csv(path, index=False)
     print(f'wrote {path}')
     for kind in args.kind:

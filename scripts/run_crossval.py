@@ -16,10 +16,9 @@ from pathlib import Path
 
 def shipped_survey_with_threads(survey_dir, threads: int):
     "Limit TensorFlow to `threads` threads, then the shipped survey in `survey_dir`, or None (the reason printed) if it is not."
-    import tensorflow as tf
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    from sniascore.trainrun import limit_threads
     from sniascore.survey import shipped_survey
+    limit_threads(threads)
     try:
         return shipped_survey(survey_dir)
     except ValueError as err:

@@ -15,8 +15,9 @@ from .decisions import PRESET_FPR, choose_operating_points
 from .metrics import apply_cut
 
 # %% auto #0
-__all__ = ['ENSEMBLES', 'OOF_COLUMNS', 'CONDITIONS', 'pooled_passes', 'ranked_epochs', 'fold_members', 'fold_ensemble',
-           'ensemble_cache', 'ensemble_oof', 'survey_conditions', 'condition_table']
+__all__ = ['ENSEMBLES', 'OOF_COLUMNS', 'CONDITIONS', 'CONDITION_BINS', 'pooled_passes', 'ranked_epochs', 'fold_members',
+           'fold_ensemble', 'ensemble_cache', 'ensemble_oof', 'conditions_cache', 'survey_conditions',
+           'condition_table']
 
 # %% ../nbs/08e_ensembles.ipynb #010be533
 def pooled_passes(passes: list) -> tuple[np.ndarray, np.ndarray]:
@@ -29,9 +30,9 @@ def pooled_passes(passes: list) -> tuple[np.ndarray, np.ndarray]:
 
 # %% ../nbs/08e_ensembles.ipynb #11b3a1b5
 def ranked_epochs(table: pd.DataFrame, m: int) -> list[int]:
-    "The `m` best epochs of a selection table, in the order of `select_classifier_epoch` (most at FPR 0, then at 1 %, then earliest)."
-    order = table.sort_values(['n_ia_fpr0', 'n_ia_fpr1', 'epoch'], ascending=[False, False, True])
-    return [int(e) for e in order.epoch.head(m)]
+    "The `m` best epochs of a selection table, in the order `select_classifier_epoch` takes the first of."
+    from sniascore.training import classifier_epoch_order
+    return [int(e) for e in classifier_epoch_order(table).epoch.head(m)]
 
 # %% ../nbs/08e_ensembles.ipynb #b47d3c59
 ENSEMBLES = {   # kind -> how each fold's members are found under the cross-validation runs, and passes per member
@@ -79,12 +80,12 @@ def ensemble_oof(survey, kind: str, root='.', folds=None, seed: int = 0, verbose
     from sniascore.crossval import fold_arrays, CV_K
     from sniascore.model import mc_predict
     from sniascore.training import load_epoch
-    from sniascore.selection import epoch_path
     frames = []
     for fold in (range(CV_K) if folds is None else folds):
         d = fold_arrays(survey, fold)
         passes = {role: [] for role in ('validation', 'test')}
-        for i, (run, epoch) in enumerate(fold_members(kind, fold, root)):
+        members = fold_members(kind, fold, root)
+        for i, (run, epoch) in enumerate(members):
             model = load_epoch(run, epoch)
             for role in passes:
                 passes[role].append(mc_predict(model, d[role]['X'], n_passes=ENSEMBLES[kind]['passes'],
@@ -93,11 +94,17 @@ def ensemble_oof(survey, kind: str, root='.', folds=None, seed: int = 0, verbose
             if verbose:
                 print(f'{kind} fold {fold}: member {i} = {run} epoch {epoch}', flush=True)
         oof, presets = fold_ensemble(passes['validation'], d['validation']['y'], passes['test'], d['test']['rows'])
-        frames.append(oof.assign(fold=fold, members=';'.join(f'{r.parent.name}/{r.name}@{e}' for r, e in fold_members(kind, fold, root))))
+        frames.append(oof.assign(members=';'.join(f'{r.parent.name}/{r.name}@{e}' for r, e in members)))   # rows carry their fold
     return pd.concat(frames, ignore_index=True)
 
 # %% ../nbs/08e_ensembles.ipynb #06a2aa2d
 CONDITIONS = ['spectrum_id', 'snr', 'host_fraction', 'phase', 'z']
+CONDITION_BINS = dict(snr=[0, 5, 10, 20, np.inf], host_fraction=[-0.001, 0.2, 0.4, 0.6, 1.0])   # round edges, fixed in advance
+
+
+def conditions_cache(root='.') -> Path:
+    "Where `scripts/ensemble_study.py` keeps `survey_conditions` of the shipped survey."
+    return Path(root) / 'nbs' / 'cache' / 'survey_conditions.csv'
 
 
 def survey_conditions(catalog: pd.DataFrame) -> pd.DataFrame:

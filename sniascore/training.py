@@ -25,9 +25,10 @@ import keras
 
 # %% auto #0
 __all__ = ['TRAINING_DEFAULTS', 'CLASSIFIER', 'REGRESSOR', 'TASKS', 'EPOCHS', 'ARRAYS_SOURCE', 'set_seeds',
-           'select_classifier_epoch', 'select_regressor_epoch', 'redshift_rows', 'Task', 'as_task', 'prunable_epochs',
-           'compile_model', 'epoch_path', 'saved_epochs', 'atomic_savez', 'save_weights_atomic', 'device_record',
-           'training_sessions', 'sessions_summary', 'fit_epochs', 'source_record', 'train_network', 'load_epoch']
+           'classifier_epoch_order', 'select_classifier_epoch', 'select_regressor_epoch', 'redshift_rows', 'Task',
+           'as_task', 'prunable_epochs', 'compile_model', 'epoch_path', 'saved_epochs', 'atomic_savez',
+           'save_weights_atomic', 'device_record', 'training_sessions', 'sessions_summary', 'fit_epochs',
+           'source_record', 'train_network', 'load_epoch']
 
 # %% ../nbs/07_training.ipynb #578cfa36
 TRAINING_DEFAULTS = dict(learning_rate=0.005, batch_size=256, clipnorm=2.0, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
@@ -41,9 +42,14 @@ def set_seeds(seed: int = 0, deterministic: bool = True) -> None:
         tf.config.experimental.enable_op_determinism()
 
 # %% ../nbs/07_training.ipynb #e854a6a4
+def classifier_epoch_order(table: pd.DataFrame) -> pd.DataFrame:
+    "The classifier's epoch table, best first: most SNe Ia at FPR = 0, then most at FPR <= 1%, then earliest."
+    return table.sort_values(["n_ia_fpr0", "n_ia_fpr1", "epoch"], ascending=[False, False, True])
+
+
 def select_classifier_epoch(table: pd.DataFrame) -> int:
-    "Best epoch: most SNe Ia at FPR = 0, then most at FPR <= 1%, then earliest."
-    return int(table.sort_values(["n_ia_fpr0", "n_ia_fpr1", "epoch"], ascending=[False, False, True]).epoch.iloc[0])
+    "Best epoch: the first of `classifier_epoch_order`."
+    return int(classifier_epoch_order(table).epoch.iloc[0])
 
 
 def select_regressor_epoch(table: pd.DataFrame) -> int:

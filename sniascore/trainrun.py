@@ -21,7 +21,7 @@ from .training import (ARRAYS_SOURCE, CLASSIFIER, REGRESSOR, TASKS, TRAINING_DEF
                                 train_network, source_record)
 
 # %% auto #0
-__all__ = ['survey_arrays', 'fresh_sources', 'train_and_select', 'train_cli']
+__all__ = ['survey_arrays', 'fresh_sources', 'train_and_select', 'limit_threads', 'train_cli']
 
 # %% ../nbs/07e_trainrun.ipynb #c4e8e9df
 def survey_arrays(survey, seed: int = 0, **augment) -> dict:
@@ -227,13 +227,18 @@ def _write_run(summary: dict, out: Path) -> None:
                                     test=summary["test"])), indent=1))
 
 # %% ../nbs/07e_trainrun.ipynb #31d2cc6f
+def limit_threads(threads: int) -> None:
+    "Limit TensorFlow to `threads` intra- and inter-op threads (before it runs anything); also the scripts' `--threads`."
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
 def train_cli(argv=None):
     "Console script `sniascore-train`: train, select epochs and (with --ship) write the shipped models; the summary goes to `RUN_DIR/summary.json`."
     args = _parse_train_args(argv)
     if args.threads:
-        import tensorflow as tf
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+        limit_threads(args.threads)
     from sniascore.datasets import load_survey
     directory = Path(args.survey)
     survey = load_survey(directory)
