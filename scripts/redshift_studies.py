@@ -4,11 +4,16 @@
                                                  test splits matched against the training split's SN Ia templates
                                                  (sniascore.template_redshift; about five minutes on two cores)
   python scripts/redshift_studies.py recipes     nbs/cache/regressor_recipes.csv and regressor_recipes_z.csv: each
-                                                 regressor run (default: the shipped one, trained on the augmented
-                                                 fixed spectra, and one trained on fresh draws by `sniascore train
-                                                 --survey data/survey --out runs/fresh_z --fresh-draws --only
-                                                 regressor`, and one on the augmentation with mid-band noise by
-                                                 `... --out runs/band_z --only regressor --augment-noise band`)
+                                                 regressor run (default: the paper model's, trained on the
+                                                 augmented fixed spectra with whole-spectrum noise, runs/paper; one
+                                                 trained on fresh draws by `sniascore train --survey data/survey
+                                                 --out runs/fresh_z --fresh-draws --only regressor`; and the
+                                                 default model's, on the augmentation with mid-band noise,
+                                                 `... --only regressor --augment-noise band`, runs/shipped; and the
+                                                 ablation at 200 epochs: the same recipe with every template SN
+                                                 weighing the same, `... --out runs/weighted_z --only regressor
+                                                 --augment-noise band --weight-templates --epochs-regressor 200`,
+                                                 beside the band run cut at epoch 200)
                                                  scanned on the validation SNe Ia (10 passes, seed 0), its
                                                  epoch selected by the paper's rule, its redshifts at that epoch
                                                  (100 passes) on the validation and test SNe Ia.
@@ -42,7 +47,7 @@ def template_study(survey_dir, splits, out: Path) -> None:
 
 
 def recipe_study(runs: list, splits, out: Path) -> None:
-    "Scan, select and predict each regressor run of `runs` (NAME=RUN_DIR@EVERY); write the two tables under `out`."
+    "Scan, select and predict each regressor run of `runs` (NAME=RUN_DIR@EVERY[:LAST]); write the two tables under `out`."
     from sniascore.metrics import redshift_metrics
     from sniascore.selection import epoch_predictions, epoch_table
     from sniascore.training import REGRESSOR
@@ -53,7 +58,9 @@ def recipe_study(runs: list, splits, out: Path) -> None:
     for item in runs:
         name, rest = item.split('=', 1)
         run, every = rest.rsplit('@', 1)
+        every, _, last = every.partition(':')   # LAST: the run as it stood after that epoch (ablations at equal epochs)
         table = epoch_table(run, REGRESSOR, X_val, z_val, 10, int(every), 0, verbose=False)
+        table = table[table.epoch <= int(last)].reset_index(drop=True) if last else table
         table['frac_005_strict'] = [redshift_metrics(epoch_predictions(run, int(e), X_val, 10, 0)[0][strict],
                                                      z_val[strict])['frac_005'] for e in table.epoch]
         selected = REGRESSOR.select(table)
@@ -72,10 +79,13 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog='\n'.join(__doc__.splitlines()[2:]))
     p.add_argument('study', choices=('templates', 'recipes'))
-    p.add_argument('--runs', nargs='+', default=['paper=runs/shipped/regressor@1', 'fresh=runs/fresh_z/regressor@5',
-                                                   'band=runs/band_z/regressor@5'],
-                   help='recipes: NAME=RUN_DIR@EVERY of each regressor run, scanned every EVERY-th epoch (and the last); '
-                        'the shipped run is pruned, so it is scanned at every epoch from its cached predictions')
+    p.add_argument('--runs', nargs='+', default=['paper=runs/paper/regressor@1', 'fresh=runs/fresh_z/regressor@5',
+                                                   'band=runs/shipped/regressor@1', 'band200=runs/band_z/regressor@1:200',
+                                                   'weighted=runs/weighted_z/regressor@1'],
+                   help='recipes: NAME=RUN_DIR@EVERY[:LAST] of each regressor run, scanned every EVERY-th epoch (and the '
+                        'last) up to epoch LAST; the committed runs are pruned, so they are scanned at every epoch from '
+                        'their cached predictions; band200 is the unpruned band run (runs/band_z) cut at 200 epochs, the '
+                        'length of the template-weighted ablation (runs/weighted_z)')
     p.add_argument('--survey', default='data/survey', help='survey folder (default data/survey, the shipped survey)')
     p.add_argument('--predictions', default='nbs/cache/predictions.ecsv', help='predictions cache of notebook 08')
     p.add_argument('--out', default='nbs/cache', help='folder of the tables (default nbs/cache)')

@@ -280,18 +280,19 @@ def _training_data(X, y, batch_size: int):
         raise ValueError(f"{len(X)} training spectra is fewer than one mini-batch of {batch_size}")
     return X, np.asarray(y), len(X) // batch_size * batch_size  # MATLAB drops the incomplete last mini-batch
 
-def _fit_one_epoch(model, X, y, n_used, epoch: int, seed: int, batch_size: int):
-    "One epoch: the data source set to `epoch`, or the arrays in this epoch's order (drawn from seed and epoch)."
+def _fit_one_epoch(model, X, y, n_used, epoch: int, seed: int, batch_size: int, weights=None):
+    "One epoch: the data source set to `epoch`, or the arrays (and their loss `weights`) in this epoch's order (drawn from seed and epoch)."
     if n_used is None:
         X.set_epoch(epoch)
         return model.fit(X, epochs=1, shuffle=False, verbose=0)
     order = np.random.default_rng([seed, epoch]).permutation(len(X))[:n_used]
-    return model.fit(X[order], y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+    return model.fit(X[order], y[order], sample_weight=None if weights is None else weights[order],
+                     batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
 
 # %% ../nbs/07_training.ipynb #0aa235de
 def fit_epochs(model: keras.Model, X, y, run_dir, epochs: int, batch_size: int = 256, seed: int = 0,
-               label: str = "", verbose: bool = True) -> pd.DataFrame:
-    "Train a compiled `model` on arrays `X`, `y` or a data source `X` (y None) up to `epochs`, saving every epoch; resumes."
+               label: str = "", verbose: bool = True, weights=None) -> pd.DataFrame:
+    "Train a compiled `model` on arrays `X`, `y` (loss `weights` per row, optional) or a data source `X` (y None) up to `epochs`, saving every epoch; resumes."
     run_dir = Path(run_dir)
     (run_dir / "epochs").mkdir(parents=True, exist_ok=True)
     X, y, n_used = _training_data(X, y, batch_size)
@@ -304,7 +305,7 @@ def fit_epochs(model: keras.Model, X, y, run_dir, epochs: int, batch_size: int =
     history_path = run_dir / "history.csv"
     for epoch in range(start + 1, epochs + 1):
         t0 = time.perf_counter()
-        hist = _fit_one_epoch(model, X, y, n_used, epoch, seed, batch_size)
+        hist = _fit_one_epoch(model, X, y, n_used, epoch, seed, batch_size, weights)
         seconds = time.perf_counter() - t0
         save_weights_atomic(model, epoch_path(run_dir, epoch))
         _save_state(model, run_dir, epoch)
@@ -340,11 +341,11 @@ def _check_config(run_dir: Path, config: dict) -> None:
 
 
 def train_network(task, X, y, run_dir, epochs: int | None = None, arch: dict | None = None, seed: int = 0,
-                  verbose: bool = True, data_record: dict | None = None, **training) -> keras.Model:
+                  verbose: bool = True, data_record: dict | None = None, weights=None, **training) -> keras.Model:
     """Train the network of `task` ('classifier', 'regressor') on arrays or a fresh-draw source `X` in `run_dir`, resuming.
 
     `data_record`: what the arrays are where `source_record` cannot tell (e.g. their augmentation options); it goes
-    into the run's `config.json`, so a run is not resumed on other data."""
+    into the run's `config.json`, so a run is not resumed on other data. `weights`: a loss weight per array row, which `data_record["weights"]` must describe."""
     task, run_dir = as_task(task), Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     epochs = task.epochs if epochs is None else int(epochs)
@@ -354,6 +355,8 @@ def train_network(task, X, y, run_dir, epochs: int | None = None, arch: dict | N
     if isinstance(X, keras.utils.PyDataset):  # fresh draws: what the source is, not how many arrays (len counts batches)
         config.update(n_train=int(len(X) * X.batch_size))
     record = source_record(X) if data_record is None else data_record
+    if weights is not None and (len(weights) != len(X) or "weights" not in record):
+        raise ValueError(f"weights: need one per training row ({len(X)}, got {len(weights)}) and data_record['weights'] saying what they are")
     if record != ARRAYS_SOURCE:  # plain arrays record nothing, as runs did before this was recorded
         config.update(data=record)
     _check_config(run_dir, config)
@@ -361,7 +364,7 @@ def train_network(task, X, y, run_dir, epochs: int | None = None, arch: dict | N
     set_seeds(seed)
     model = compile_model(task.build(**arch), task, **training)
     fit_epochs(model, X, y, run_dir, epochs, batch_size=training["batch_size"], seed=seed, label=task.name,
-               verbose=verbose)
+               verbose=verbose, weights=None if weights is None else np.asarray(weights, np.float32))
     return model
 
 

@@ -21,22 +21,34 @@ from .training import (ARRAYS_SOURCE, CLASSIFIER, REGRESSOR, TASKS, TRAINING_DEF
                                 train_network, source_record)
 
 # %% auto #0
-__all__ = ['survey_arrays', 'fresh_sources', 'train_and_select', 'limit_threads', 'train_cli']
+__all__ = ['TEMPLATE_WEIGHTS', 'template_weights', 'survey_arrays', 'fresh_sources', 'train_and_select', 'limit_threads',
+           'train_cli']
 
 # %% ../nbs/07e_trainrun.ipynb #c4e8e9df
-def survey_arrays(survey, seed: int = 0, **augment) -> dict:
+def template_weights(template_sn) -> np.ndarray:
+    "A loss weight per row that gives every template SN the same total weight, scaled to a mean of 1."
+    names, index = np.unique(np.asarray(template_sn).astype(str), return_inverse=True)
+    weights = 1.0 / np.bincount(index)[index]
+    return (weights * len(weights) / weights.sum()).astype(np.float32)
+
+
+def survey_arrays(survey, seed: int = 0, weight_templates: bool = False, **augment) -> dict:
     """Training, validation and test arrays for both networks from a `Survey`.
 
     The regressor's training set (`train_z`) is the redshift augmentation of the training split's SNe Ia with
-    precise redshifts (`sniascore.augmentation.augment_survey`, section 2.1); `augment` goes to it."""
+    precise redshifts (`sniascore.augmentation.augment_survey`, section 2.1); `augment` goes to it. It keeps the
+    template SN of each row, and with `weight_templates` a loss weight per row (`template_weights`)."""
     from sniascore.augmentation import augment_survey, survey_training_rows
     data = {}
     for split in ("train", "validation", "test"):
         X, is_ia, z = survey.arrays(split)
         data[split] = dict(X=np.asarray(X, np.float32), is_ia=np.asarray(is_ia, int), z=np.asarray(z, float))
-    X_aug, z_aug, _ = augment_survey(survey, rng=np.random.default_rng(seed), **augment)
+    X_aug, z_aug, rows = augment_survey(survey, rng=np.random.default_rng(seed), **augment)
     data["train_z"] = dict(X=np.asarray(X_aug, np.float32), z=np.asarray(z_aug, float),
-                           n_unique=len(survey_training_rows(survey)), augment=dict(augment))
+                           n_unique=len(survey_training_rows(survey)), augment=dict(augment),
+                           template_sn=survey.catalog["template_sn"].to_numpy()[rows])
+    if weight_templates:
+        data["train_z"]["weights"] = template_weights(data["train_z"]["template_sn"])
     return data
 
 # %% ../nbs/07e_trainrun.ipynb #7460662d
@@ -45,22 +57,33 @@ def _train_rows(task, data: dict, sources: dict | None):
     return (sources[task.name], None) if sources and task.name in sources else task.train_rows(data)
 
 
+TEMPLATE_WEIGHTS = "equal per template SN"   # what a run weighted by `template_weights` records
+
+
+def _train_weights(task, data: dict, sources: dict | None):
+    "The loss weights of the rows `task` trains on: the regressor's arrays may carry them (`survey_arrays`), else None."
+    fresh = bool(sources) and task.name in sources
+    return None if fresh or task.name != REGRESSOR.name else data.get("train_z", {}).get("weights")
+
+
 def _data_record(task, data: dict, sources: dict | None) -> dict:
-    "What the network of `task` trains on, for its run config and the summary: `source_record`, plus the regressor's augmentation options where any were set."
+    "What the network of `task` trains on, for its run config and the summary: `source_record`, plus the regressor's augmentation options and weighting where any were set."
     record = source_record(_train_rows(task, data, sources)[0])
     augment = data.get("train_z", {}).get("augment")
     if task.name == REGRESSOR.name and record == ARRAYS_SOURCE and augment:
         record["augmentation"] = augment
+    if _train_weights(task, data, sources) is not None:
+        record["weights"] = TEMPLATE_WEIGHTS
     return record
 
-
+# %% ../nbs/07e_trainrun.ipynb #68e54977
 def _train_all(data: dict, out: Path, epochs: dict, arch, seed: int, verbose: bool, sources: dict | None = None,
                **training) -> None:
     "Train every network of `TASKS` in `out/NAME` (`epochs[NAME]`, None: its paper minimum) on its rows of `data` or its source."
     for name, task in TASKS.items():
         X, y = _train_rows(task, data, sources)
         train_network(task, X, y, out / name, epochs.get(name), arch, seed, verbose,
-                      data_record=_data_record(task, data, sources), **training)
+                      data_record=_data_record(task, data, sources), weights=_train_weights(task, data, sources), **training)
         keras.backend.clear_session()
 
 
@@ -137,6 +160,26 @@ def train_and_select(data: dict, out, epochs_classifier: int | None = None, epoc
         validation=final["validation"], test=final["test"], sizes=_sizes(data),
         training_data={name: _data_record(task, data, sources) for name, task in TASKS.items()})
 
+# %% ../nbs/07e_trainrun.ipynb #6d88dd81
+def _add_data_options(p: argparse.ArgumentParser) -> None:
+    "The options of `sniascore train` that say what each network trains on: the regressor's augmented arrays, or fresh draws."
+    p.add_argument("--per-bin", type=int, default=None,
+                   help="augmented regressor spectra per 0.001 redshift bin (default: sniascore.augmentation's, 100)")
+    p.add_argument("--augment-noise", choices=("whole", "band"), default="whole",
+                   help="how the regressor's augmentation measures the noise it adds (sniascore.augmentation): 'whole' "
+                        "(the shipped regressor's) or 'band' (the mid-band noise, the intended level)")
+    p.add_argument("--weight-templates", action="store_true",
+                   help="weight the regressor's augmented arrays so that every template SN of the training split counts "
+                        "the same in the loss, however many spectra and copies it has (an ablation of issue 21)")
+    p.add_argument("--fresh-draws", nargs="?", const="both", default=None, choices=("both", *TASKS),
+                   help="train both networks (or only the one named) on spectra re-simulated every epoch from the "
+                        "training split's templates (sniascore.draws) instead of the survey's fixed spectra; "
+                        "validation and test stay fixed")
+    p.add_argument("--hard-negatives", action="store_true", help="with --fresh-draws: the classifier also draws every "
+                   "phase of the training split's SN II/IIb/Ib/Ic templates (capped per template)")
+    p.add_argument("--young-fraction", type=float, default=0.0,
+                   help="with --fresh-draws: share of the classifier's non-Ia draws from the young-SN II generator (0-1)")
+
 # %% ../nbs/07e_trainrun.ipynb #cb3a483a
 _DESCRIPTION = ("Console script `sniascore-train`: train, select epochs and (with --ship) write the shipped models; the "
                 "summary goes to `RUN_DIR/summary.json`.")
@@ -153,25 +196,13 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument("--every", type=int, default=1, help="evaluate every k-th epoch (and the last)")
     p.add_argument("--batch-size", type=int, default=TRAINING_DEFAULTS["batch_size"])
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--per-bin", type=int, default=None,
-                   help="augmented regressor spectra per 0.001 redshift bin (default: sniascore.augmentation's, 100)")
-    p.add_argument("--augment-noise", choices=("whole", "band"), default="whole",
-                   help="how the regressor's augmentation measures the noise it adds (sniascore.augmentation): 'whole' "
-                        "(the shipped regressor's) or 'band' (the mid-band noise, the intended level)")
+    _add_data_options(p)
     p.add_argument("--arch", default=None, help='JSON overriding the architecture, e.g. \'{"units": 16}\'')
     p.add_argument("--ship", action="store_true", help="write the selected models and card to --models-dir")
     p.add_argument("--models-dir", default=None, help="where --ship writes (default: the package's models/)")
     p.add_argument("--only", choices=tuple(TASKS), default=None,
                    help="train only this network and stop (run one process per network in parallel, then "
                         "re-run without --only to select and ship)")
-    p.add_argument("--fresh-draws", nargs="?", const="both", default=None, choices=("both", *TASKS),
-                   help="train both networks (or only the one named) on spectra re-simulated every epoch from the "
-                        "training split's templates (sniascore.draws) instead of the survey's fixed spectra; "
-                        "validation and test stay fixed")
-    p.add_argument("--hard-negatives", action="store_true", help="with --fresh-draws: the classifier also draws every "
-                   "phase of the training split's SN II/IIb/Ib/Ic templates (capped per template)")
-    p.add_argument("--young-fraction", type=float, default=0.0,
-                   help="with --fresh-draws: share of the classifier's non-Ia draws from the young-SN II generator (0-1)")
     p.add_argument("--threads", type=int, default=None, help="TensorFlow threads per op (default: all cores)")
     p.add_argument("--prune", action="store_true",
                    help="train nothing: scan every saved epoch on the validation split (--select-passes) and delete the "
@@ -188,8 +219,8 @@ def _parse_train_args(argv=None) -> argparse.Namespace:
         p.error("--hard-negatives and --young-fraction need --fresh-draws (or --fresh-draws classifier)")
     if not 0 <= args.young_fraction < 1:
         p.error("--young-fraction must be in [0, 1)")
-    if REGRESSOR.name in args.fresh_networks and args.augment_noise != "whole":
-        p.error("--augment-noise sets the regressor's augmented arrays, which --fresh-draws replaces")
+    if REGRESSOR.name in args.fresh_networks and (args.augment_noise != "whole" or args.weight_templates):
+        p.error("--augment-noise and --weight-templates set the regressor's augmented arrays, which --fresh-draws replaces")
     return args
 
 # %% ../nbs/07e_trainrun.ipynb #7277d1ca
@@ -245,7 +276,7 @@ def train_cli(argv=None):
     augment = {} if args.per_bin is None else dict(per_bin=args.per_bin)
     if args.augment_noise != "whole":
         augment["noise"] = args.augment_noise
-    data = survey_arrays(survey, seed=args.seed, **augment)
+    data = survey_arrays(survey, seed=args.seed, weight_templates=args.weight_templates, **augment)
     arch = json.loads(args.arch) if args.arch else None
     epochs = {name: getattr(args, f"epochs_{name}") for name in TASKS}
     sources = (fresh_sources(survey, args.seed, args.batch_size, args.hard_negatives, args.young_fraction,
@@ -255,7 +286,8 @@ def train_cli(argv=None):
     if args.only:
         task = TASKS[args.only]
         train_network(task, *_train_rows(task, data, sources), Path(args.out) / task.name, epochs[task.name], arch,
-                      args.seed, data_record=_data_record(task, data, sources), batch_size=args.batch_size)
+                      args.seed, data_record=_data_record(task, data, sources), weights=_train_weights(task, data, sources),
+                      batch_size=args.batch_size)
         return
     summary = train_and_select(data, args.out, epochs["classifier"], epochs["regressor"], arch, seed=args.seed,
                                select_passes=args.select_passes, final_passes=args.final_passes, every=args.every,

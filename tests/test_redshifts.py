@@ -21,16 +21,19 @@ def test_card_redshift_table_is_current():
     assert '| test | strict-cut SNe Ia |' in (MODELS_DIR / 'MODEL_CARD.md').read_text()
 
 
-def test_recipe_cache_holds_the_shipped_regressor():
-    "The 'paper' run of nbs/cache/regressor_recipes*.csv is the shipped regressor: its selected epoch and its redshifts."
+def test_recipe_cache_holds_the_shipped_regressors():
+    "In nbs/cache/regressor_recipes*.csv the 'band' run is the default's regressor (selected epoch, redshifts) and 'paper' the paper model's."
     import pandas as pd
     from sniascore.model import MODELS_DIR
     from sniascore.predictions import load_predictions, repo_root
     card = json.loads((MODELS_DIR / 'model_card.json').read_text())
+    paper_card = json.loads((MODELS_DIR / 'paper' / 'model_card.json').read_text())
     table = pd.read_csv(repo_root() / 'nbs' / 'cache' / 'regressor_recipes.csv')
-    assert table[table.selected].set_index('run').epoch['paper'] == card['selected_epochs']['regressor']
+    selected = table[table.selected].set_index('run').epoch
+    assert selected['band'] == card['selected_epochs']['regressor']
+    assert selected['paper'] == paper_card['selected_epochs']['regressor']
     z = pd.read_csv(repo_root() / 'nbs' / 'cache' / 'regressor_recipes_z.csv')
     predictions, _ = load_predictions(repo_root() / 'nbs' / 'cache' / 'predictions.ecsv')
     p = predictions.set_index('spectrum_id').loc[z.spectrum_id]
-    np.testing.assert_allclose(z.z_paper, p.z_pred, atol=1e-6)
+    np.testing.assert_allclose(z.z_band, p.z_pred, atol=1e-6)
     np.testing.assert_allclose(z.z_pred, p.z_pred, atol=1e-6)
