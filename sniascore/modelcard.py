@@ -261,6 +261,20 @@ def _evidence_limits(ev: dict | None) -> list:
         f"{fp['templates']} template SNe that no spectrum of the survey uses is frozen (SHA-256 {fp['sha256'][:12]}...) "
         "for one last check; nothing has been evaluated on it."]
 
+# %% ../nbs/07d_modelcard.ipynb #41032b8f
+def _redshift_limits(card: dict) -> list:
+    "The Limitations line of the redshifts (`card['redshifts']`, written by `sniascore.redshifts`): what sets their accuracy."
+    rows = (card.get("redshifts") or {}).get("rows")
+    if not rows: return []
+    templates = ", ".join(f"{r['templates']} on {r['split']}" for r in rows if r["subset"] == "all SNe Ia")
+    regressor = (card.get("training_data") or {}).get("regressor") or {}
+    chosen = ("" if regressor.get("augmentation", {}).get("noise") != "band" else
+              " The regressor's recipe (the augmentation's noise measured in the mid-band) was chosen on the validation "
+              "split, after its test-split figures had been seen beside the other recipes' (notebook `09_redshifts`).")
+    return ["- Redshifts: what limits them is the SNe Ia's own line velocities (a fast SN Ia looks like one at a lower "
+            "redshift; notebooks `09_redshifts` and `09b_template_redshift`), so their accuracy depends on which template "
+            f"SNe a sample holds, and the table's samples hold few ({templates})." + chosen]
+
 # %% ../nbs/07d_modelcard.ipynb #9a61eef2
 def _limitations(card: dict) -> list:
     "The card's 'Limitations' section, with the evidence the card holds."
@@ -290,7 +304,7 @@ def _limitations(card: dict) -> list:
             f"- A sigma cut calibrated on the real spectra ({cv['scheme']}) would pass {_rate(cv['rates'])} of the SNe Ia, "
             f"but on the simulated validation split it lets {cv['simulated_validation_fp']} non-Ia through that `strict` "
             "rejects; it is not adopted: the presets stay those of the simulated validation split."]
-    return lines + _evidence_limits(card.get("evidence")) + _crossval_limits(card.get("crossval"))
+    return lines + _evidence_limits(card.get("evidence")) + _redshift_limits(card) + _crossval_limits(card.get("crossval"))
 
 # %% ../nbs/07d_modelcard.ipynb #4caabfbd
 def card_markdown(card: dict) -> str:
