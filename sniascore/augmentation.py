@@ -218,7 +218,7 @@ def augment_redshifts(spectra, z, *, rng, z_max: float = Z_MAX, bin_width: float
                       include_originals: bool = True, return_source: bool = False, noise: str = "whole"):
     """Redshift-equalised copies of observed-frame SN Ia spectra: (list[Spectrum], z_new[, source]).
 
-    `rng`: Generator or seed; `noise`: how the added noise's level is measured ("whole": the shipped regressor's,
+    `rng`: Generator or seed; `noise`: how the added noise's level is measured ("whole": the paper model's regressor,
     "band": `band_noise`). See `plan_augmentation` for the other parameters."""
     measure = _noise_measure(noise)
     spectra, z = _check_inputs(spectra, z)

@@ -27,7 +27,7 @@ __all__ = ['TEMPLATE_WEIGHTS', 'template_weights', 'survey_arrays', 'fresh_sourc
 # %% ../nbs/07e_trainrun.ipynb #c4e8e9df
 def template_weights(template_sn) -> np.ndarray:
     "A loss weight per row that gives every template SN the same total weight, scaled to a mean of 1."
-    names, index = np.unique(np.asarray(template_sn).astype(str), return_inverse=True)
+    _, index = np.unique(np.asarray(template_sn).astype(str), return_inverse=True)
     weights = 1.0 / np.bincount(index)[index]
     return (weights * len(weights) / weights.sum()).astype(np.float32)
 
@@ -167,7 +167,7 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
                    help="augmented regressor spectra per 0.001 redshift bin (default: sniascore.augmentation's, 100)")
     p.add_argument("--augment-noise", choices=("whole", "band"), default="whole",
                    help="how the regressor's augmentation measures the noise it adds (sniascore.augmentation): 'whole' "
-                        "(the shipped regressor's) or 'band' (the mid-band noise, the intended level)")
+                        "(the paper model's regressor) or 'band' (the mid-band noise, the intended level; the default model's)")
     p.add_argument("--weight-templates", action="store_true",
                    help="weight the regressor's augmented arrays so that every template SN of the training split counts "
                         "the same in the loss, however many spectra and copies it has (an ablation of issue 21)")
