@@ -17,7 +17,13 @@
                                                  scanned on the validation SNe Ia (10 passes, seed 0), its
                                                  epoch selected by the paper's rule, its redshifts at that epoch
                                                  (100 passes) on the validation and test SNe Ia.
-Both start from `sniascore.redshifts.shipped_redshift_sets` and refuse a survey that is not the shipped one."""
+  python scripts/redshift_studies.py snapshots   nbs/cache/regressor_snapshots_z.csv: the redshifts of the k best
+                                                 epochs of the default's regressor run, unpruned (runs/band_z,
+                                                 ranked by the paper's rule on the validation scan), averaged with
+                                                 100 MC passes in all (100 // k per epoch), k = 1, 3, 5, 10, on the
+                                                 validation and test SNe Ia (a snapshot ensemble at the night-time
+                                                 cost of one network).
+All start from `sniascore.redshifts.shipped_redshift_sets` and refuse a survey that is not the shipped one."""
 import argparse
 import json
 import sys
@@ -75,10 +81,34 @@ def recipe_study(runs: list, splits, out: Path) -> None:
     print(f'wrote {out / "regressor_recipes.csv"} and {out / "regressor_recipes_z.csv"}')
 
 
+SNAPSHOT_KS = (1, 3, 5, 10)
+
+
+def snapshot_study(run: str, splits, out: Path) -> None:
+    "Redshifts of the mean over the k best epochs of `run` (100 // k passes each) for every k of `SNAPSHOT_KS`; write `out`."
+    from sniascore.selection import epoch_predictions, epoch_table
+    from sniascore.training import REGRESSOR, regressor_epoch_order
+    X_val, val = splits['validation']
+    order = regressor_epoch_order(epoch_table(run, REGRESSOR, X_val, val.z.to_numpy(), 10, 1, 0, verbose=False)).epoch
+    table, start = pd.concat([frame for _, frame in splits.values()], ignore_index=True), time.perf_counter()
+    for k in SNAPSHOT_KS:
+        members = [int(e) for e in order.iloc[:k]]
+        for split, (X, _) in splits.items():
+            tag = 'validation' if split == 'validation' else REGRESSOR.test_tag
+            z = np.mean([epoch_predictions(run, e, X, 100 // k, 0, tag)[0] for e in members], axis=0)
+            table.loc[table.split == split, f'z_k{k}'] = z
+        table[f'epochs_k{k}'] = ' '.join(map(str, members))
+        print(f'k = {k}: epochs {members}, {time.perf_counter() - start:.0f} s')
+    table.to_csv(out, index=False, float_format='%.6f')
+    print(f'wrote {out}')
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog='\n'.join(__doc__.splitlines()[2:]))
-    p.add_argument('study', choices=('templates', 'recipes'))
+    p.add_argument('study', choices=('templates', 'recipes', 'snapshots'))
+    p.add_argument('--snapshot-run', default='runs/band_z/regressor',
+                   help="snapshots: the default's regressor run with every epoch's weights (the committed one is pruned)")
     p.add_argument('--runs', nargs='+', default=['paper=runs/paper/regressor@1', 'fresh=runs/fresh_z/regressor@5',
                                                    'band=runs/shipped/regressor@1', 'band200=runs/band_z/regressor@1:200',
                                                    'weighted=runs/weighted_z/regressor@1'],
@@ -99,6 +129,8 @@ def main(argv=None) -> int:
     if args.study == 'templates':
         from sniascore.template_redshift import CACHE
         template_study(args.survey, splits, Path(args.out) / CACHE)
+    elif args.study == 'snapshots':
+        snapshot_study(args.snapshot_run, splits, Path(args.out) / 'regressor_snapshots_z.csv')
     else:
         recipe_study(args.runs, splits, Path(args.out))
     return 0

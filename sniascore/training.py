@@ -25,10 +25,10 @@ import keras
 
 # %% auto #0
 __all__ = ['TRAINING_DEFAULTS', 'CLASSIFIER', 'REGRESSOR', 'TASKS', 'EPOCHS', 'ARRAYS_SOURCE', 'set_seeds',
-           'classifier_epoch_order', 'select_classifier_epoch', 'select_regressor_epoch', 'redshift_rows', 'Task',
-           'as_task', 'prunable_epochs', 'compile_model', 'epoch_path', 'saved_epochs', 'atomic_savez',
-           'save_weights_atomic', 'device_record', 'training_sessions', 'sessions_summary', 'fit_epochs',
-           'source_record', 'train_network', 'load_epoch']
+           'classifier_epoch_order', 'select_classifier_epoch', 'regressor_epoch_order', 'select_regressor_epoch',
+           'redshift_rows', 'Task', 'as_task', 'prunable_epochs', 'compile_model', 'epoch_path', 'saved_epochs',
+           'atomic_savez', 'save_weights_atomic', 'device_record', 'training_sessions', 'sessions_summary',
+           'fit_epochs', 'source_record', 'train_network', 'load_epoch']
 
 # %% ../nbs/07_training.ipynb #578cfa36
 TRAINING_DEFAULTS = dict(learning_rate=0.005, batch_size=256, clipnorm=2.0, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
@@ -52,12 +52,16 @@ def select_classifier_epoch(table: pd.DataFrame) -> int:
     return int(classifier_epoch_order(table).epoch.iloc[0])
 
 
-def select_regressor_epoch(table: pd.DataFrame) -> int:
-    "Best epoch: lowest mean rank of (frac_005, frac_01, -line_dev); ties: frac_005, then earliest."
+def regressor_epoch_order(table: pd.DataFrame) -> pd.DataFrame:
+    "The regressor's epoch table, best first: lowest mean rank of (frac_005, frac_01, -line_dev); ties: frac_005, then earliest."
     ranks = (table.frac_005.rank(ascending=False) + table.frac_01.rank(ascending=False)
              + table.line_dev.rank(ascending=True)) / 3
-    order = table.assign(mean_rank=ranks).sort_values(["mean_rank", "frac_005", "epoch"], ascending=[True, False, True])
-    return int(order.epoch.iloc[0])
+    return table.assign(mean_rank=ranks).sort_values(["mean_rank", "frac_005", "epoch"], ascending=[True, False, True])
+
+
+def select_regressor_epoch(table: pd.DataFrame) -> int:
+    "Best epoch: the first of `regressor_epoch_order`."
+    return int(regressor_epoch_order(table).epoch.iloc[0])
 
 # %% ../nbs/07_training.ipynb #3161abc6
 def _all_but_best(table: pd.DataFrame) -> list[int]:
