@@ -52,6 +52,14 @@ def template_study(survey_dir, splits, out: Path) -> None:
     print(f'wrote {out}: {len(table)} rows')
 
 
+def split_redshifts(run, epoch: int, splits, n_passes: int) -> dict:
+    "Split -> mean redshift of `epoch` of `run` on that split's SNe Ia (seed 0), cached in the run under the split's tag."
+    from sniascore.selection import epoch_predictions
+    from sniascore.training import REGRESSOR
+    return {split: epoch_predictions(run, epoch, X, n_passes, 0, 'validation' if split == 'validation' else REGRESSOR.test_tag)[0]
+            for split, (X, _) in splits.items()}
+
+
 def recipe_study(runs: list, splits, out: Path) -> None:
     "Scan, select and predict each regressor run of `runs` (NAME=RUN_DIR@EVERY[:LAST]); write the two tables under `out`."
     from sniascore.metrics import redshift_metrics
@@ -72,9 +80,8 @@ def recipe_study(runs: list, splits, out: Path) -> None:
         selected = REGRESSOR.select(table)
         n_train = json.loads((Path(run) / 'config.json').read_text())['n_train']   # examples per epoch
         tables.append(table.assign(run=name, selected=table.epoch == selected, n_train=n_train))
-        for split, (X, _) in splits.items():
-            tag = 'validation' if split == 'validation' else REGRESSOR.test_tag
-            z_table.loc[z_table.split == split, f'z_{name}'] = epoch_predictions(run, selected, X, 100, 0, tag)[0]
+        for split, z in split_redshifts(run, selected, splits, 100).items():
+            z_table.loc[z_table.split == split, f'z_{name}'] = z
         print(f'{name}: {len(table)} epochs scanned, epoch {selected} selected, {time.perf_counter() - start:.0f} s')
     pd.concat(tables, ignore_index=True).to_csv(out / 'regressor_recipes.csv', index=False, float_format='%.6f')
     z_table.to_csv(out / 'regressor_recipes_z.csv', index=False, float_format='%.6f')
@@ -86,17 +93,16 @@ SNAPSHOT_KS = (1, 3, 5, 10)
 
 def snapshot_study(run: str, splits, out: Path) -> None:
     "Redshifts of the mean over the k best epochs of `run` (100 // k passes each) for every k of `SNAPSHOT_KS`; write `out`."
-    from sniascore.selection import epoch_predictions, epoch_table
+    from sniascore.selection import epoch_table
     from sniascore.training import REGRESSOR, regressor_epoch_order
     X_val, val = splits['validation']
     order = regressor_epoch_order(epoch_table(run, REGRESSOR, X_val, val.z.to_numpy(), 10, 1, 0, verbose=False)).epoch
     table, start = pd.concat([frame for _, frame in splits.values()], ignore_index=True), time.perf_counter()
     for k in SNAPSHOT_KS:
         members = [int(e) for e in order.iloc[:k]]
-        for split, (X, _) in splits.items():
-            tag = 'validation' if split == 'validation' else REGRESSOR.test_tag
-            z = np.mean([epoch_predictions(run, e, X, 100 // k, 0, tag)[0] for e in members], axis=0)
-            table.loc[table.split == split, f'z_k{k}'] = z
+        per_member = [split_redshifts(run, e, splits, 100 // k) for e in members]
+        for split in splits:
+            table.loc[table.split == split, f'z_k{k}'] = np.mean([z[split] for z in per_member], axis=0)
         table[f'epochs_k{k}'] = ' '.join(map(str, members))
         print(f'k = {k}: epochs {members}, {time.perf_counter() - start:.0f} s')
     table.to_csv(out, index=False, float_format='%.6f')

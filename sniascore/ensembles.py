@@ -93,7 +93,7 @@ def ensemble_oof(survey, kind: str, root='.', folds=None, seed: int = 0, verbose
             keras.backend.clear_session()
             if verbose:
                 print(f'{kind} fold {fold}: member {i} = {run} epoch {epoch}', flush=True)
-        oof, presets = fold_ensemble(passes['validation'], d['validation']['y'], passes['test'], d['test']['rows'])
+        oof, _ = fold_ensemble(passes['validation'], d['validation']['y'], passes['test'], d['test']['rows'])
         frames.append(oof.assign(members=';'.join(f'{r.parent.name}/{r.name}@{e}' for r, e in members)))   # rows carry their fold
     return pd.concat(frames, ignore_index=True)
 
