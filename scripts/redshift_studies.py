@@ -13,7 +13,11 @@
                                                  ablation at 200 epochs: the same recipe with every template SN
                                                  weighing the same, `... --out runs/weighted_z --only regressor
                                                  --augment-noise band --weight-templates --epochs-regressor 200`,
-                                                 beside the band run cut at epoch 200)
+                                                 beside the band run cut at epoch 200; and, also at 200
+                                                 epochs, the band recipe with 64 units per recurrent layer
+                                                 instead of 32, `... --out runs/wide_z --only regressor
+                                                 --augment-noise band --arch '{"units": 64}'
+                                                 --epochs-regressor 200`)
                                                  scanned on the validation SNe Ia (10 passes, seed 0), its
                                                  epoch selected by the paper's rule, its redshifts at that epoch
                                                  (100 passes) on the validation and test SNe Ia.
@@ -117,11 +121,11 @@ def main(argv=None) -> int:
                    help="snapshots: the default's regressor run with every epoch's weights (the committed one is pruned)")
     p.add_argument('--runs', nargs='+', default=['paper=runs/paper/regressor@1', 'fresh=runs/fresh_z/regressor@5',
                                                    'band=runs/shipped/regressor@1', 'band200=runs/band_z/regressor@1:200',
-                                                   'weighted=runs/weighted_z/regressor@1'],
+                                                   'weighted=runs/weighted_z/regressor@1', 'wide=runs/wide_z/regressor@1'],
                    help='recipes: NAME=RUN_DIR@EVERY[:LAST] of each regressor run, scanned every EVERY-th epoch (and the '
                         'last) up to epoch LAST; the committed runs are pruned, so they are scanned at every epoch from '
                         'their cached predictions; band200 is the unpruned band run (runs/band_z) cut at 200 epochs, the '
-                        'length of the template-weighted ablation (runs/weighted_z)')
+                        'length of the template-weighted ablation (runs/weighted_z) and of the 64-unit one (runs/wide_z)')
     p.add_argument('--survey', default='data/survey', help='survey folder (default data/survey, the shipped survey)')
     p.add_argument('--predictions', default='nbs/cache/predictions.ecsv', help='predictions cache of notebook 08')
     p.add_argument('--out', default='nbs/cache', help='folder of the tables (default nbs/cache)')

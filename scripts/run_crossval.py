@@ -3,6 +3,7 @@
     python scripts/run_crossval.py --fold 0 [--epochs 60 --every 2 --threads 1 --survey data/survey --out runs/cv]
     python scripts/run_crossval.py --fold 0 --fresh-draws [--hard-negatives --young-fraction 0.1] --out runs/cv_fresh
     python scripts/run_crossval.py --fold 0 --fresh-draws --hard-negatives --young-fraction 0.1 --seed 1 --out runs/cv_fresh_seed1
+    python scripts/run_crossval.py --fold 0 --fresh-draws --hard-negatives --young-fraction 0.1 --widen --out runs/cv_widen
     python scripts/run_crossval.py --gather [--out runs/cv_fresh --tag _fresh]
 
 Trains fold F's classifier in OUT/foldF (resuming if that folder holds epochs), selects its epoch and presets on its
@@ -40,14 +41,16 @@ def main(argv=None) -> int:
     p.add_argument('--fresh-draws', action='store_true', help='train on fresh draws of the training part (not the fixed spectra)')
     p.add_argument('--hard-negatives', action='store_true', help='with --fresh-draws: add the hard negatives of the training part')
     p.add_argument('--young-fraction', type=float, default=0.0, help='with --fresh-draws: share of young SNe II among the non-Ia')
+    p.add_argument('--widen', action='store_true',
+                   help='with --fresh-draws: draw wider than the nominal instrument (sniascore.draws.WIDENING, notebook 05a)')
     p.add_argument('--tag', default='', help="with --gather: suffix of the cache files (e.g. '_fresh' for another recipe's folds)")
     p.add_argument('--survey', default='data/survey', help='survey folder (default data/survey)')
     p.add_argument('--out', default='runs/cv', help='folder of the fold runs (default runs/cv)')
     args = p.parse_args(argv)
     if (args.fold is None) == (not args.gather):
         p.error('give exactly one of --fold F or --gather')
-    if not args.fresh_draws and (args.hard_negatives or args.young_fraction):
-        p.error('--hard-negatives and --young-fraction need --fresh-draws')
+    if not args.fresh_draws and (args.hard_negatives or args.young_fraction or args.widen):
+        p.error('--hard-negatives, --young-fraction and --widen need --fresh-draws')
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     os.environ['OMP_NUM_THREADS'] = str(args.threads)
     from sniascore import crossval
@@ -64,6 +67,9 @@ def main(argv=None) -> int:
     schedule = {**crossval.CV_SCHEDULE, **{k: v for k, v in (('epochs', args.epochs), ('every', args.every),
                                                              ('seed', args.seed)) if v is not None}}
     fresh = dict(hard_negatives=args.hard_negatives, young_fraction=args.young_fraction) if args.fresh_draws else None
+    if args.widen:
+        from sniascore.draws import WIDENING
+        fresh['widen'] = WIDENING
     if args.train_until:
         from sniascore.training import train_network
         X, y = crossval.fold_training(survey, args.fold, schedule['seed'], fresh)

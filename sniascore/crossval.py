@@ -243,7 +243,7 @@ def recipe_difference(oof_a: pd.DataFrame, oof_b: pd.DataFrame, n_boot: int = 10
 # %% ../nbs/08b_crossval.ipynb #c3a2ecee
 CARD_KEY, COMMAND = 'crossval', 'python -m sniascore.crossval --update-card'
 README_HEADING = '## How well the recipe generalises (template-grouped cross-validation, simulated survey)'
-RECIPE_KEYS = ('source', 'hard_negatives', 'cap', 'young_fraction')   # what makes a recipe; not seeds or sizes
+RECIPE_KEYS = ('source', 'hard_negatives', 'cap', 'young_fraction', 'widen')   # what makes a recipe; not seeds or sizes
 RECIPE_TAGS = {ARRAYS_SOURCE['source']: '', 'FreshDraws': '_fresh'}     # recipe source -> cache_paths tag
 
 

@@ -10,9 +10,9 @@ import pandas as pd
 import keras
 
 # %% auto #0
-__all__ = ['STREAM', 'ORDER', 'PHASES', 'MIN_Z_WIDTH', 'EXAMPLE_COLUMNS', 'HARD_NEGATIVE_TYPES', 'HARD_NEGATIVE_CAP',
-           'example_rng', 'coverage_z_range', 'draw_redshift', 'survey_examples', 'hard_negative_pool', 'cap_phases',
-           'young_count', 'young_examples', 'simulate_example', 'FreshDraws']
+__all__ = ['STREAM', 'ORDER', 'PHASES', 'MIN_Z_WIDTH', 'EXAMPLE_COLUMNS', 'HARD_NEGATIVE_TYPES', 'HARD_NEGATIVE_CAP', 'WIDENING',
+           'TILT_PIVOT', 'example_rng', 'coverage_z_range', 'draw_redshift', 'survey_examples', 'hard_negative_pool',
+           'cap_phases', 'young_count', 'young_examples', 'widen_draw', 'widen_apply', 'simulate_example', 'FreshDraws']
 
 # %% ../nbs/05a_fresh_draws.ipynb #380d0b4f
 STREAM = 20                            # fourth word of every key: apart from the survey's [seed, k] and [seed, k, i]
@@ -117,14 +117,35 @@ def young_examples(n: int) -> pd.DataFrame:
                              type='II', is_ia=False, phase=np.nan, has_host=True, prior='H-rich CC SN',
                              z_lo=Z_RANGE[0], z_hi=Z_RANGE[1], origin='young_sn2'), columns=EXAMPLE_COLUMNS)
 
+# %% ../nbs/05a_fresh_draws.ipynb #edec82ac
+WIDENING = dict(tilt_sigma=0.6, edge_red_scale=2.0, host_add=0.4, host_max=0.9, wave_shift_sigma=5.0)
+TILT_PIVOT = 6500.0   # Å: the tilt leaves the flux here unchanged
+
+
+def widen_draw(rng: np.random.Generator, widen: dict, cond: dict, has_host: bool) -> tuple[dict, dict, dict]:
+    "(conditions, `simulate_sedm` instrument options, post-simulation `tilt` and `wave_shift`) of one example widened by `widen`."
+    from sniascore.simulate import INSTRUMENT_DEFAULTS
+    add = rng.uniform(0.0, widen['host_add'])
+    post = dict(tilt=float(rng.normal(0.0, widen['tilt_sigma'])), wave_shift=float(rng.normal(0.0, widen['wave_shift_sigma'])))
+    if has_host:
+        cond = {**cond, 'host_fraction': max(cond['host_fraction'], min(cond['host_fraction'] + add, widen['host_max']))}
+    return cond, dict(edge_red_sigma=INSTRUMENT_DEFAULTS['edge_red_sigma'] * widen['edge_red_scale']), post
+
+
+def widen_apply(wave, flux, post: dict, quantise=np.asarray) -> tuple[np.ndarray, np.ndarray]:
+    "(wave, flux) with the calibration tilt and the wavelength shift of `post` (none when empty); `quantise` the flux as a file would."
+    if not post:
+        return wave, quantise(flux)
+    return wave + post['wave_shift'], quantise(flux * (wave / TILT_PIVOT) ** post['tilt'])
+
 # %% ../nbs/05a_fresh_draws.ipynb #9a86cee2
 def _generator(name: str):
     from sniascore.simulate import cv_spectrum, tde_spectrum
     from sniascore.young_sn2 import young_sn2_spectrum
     return {'TDE': tde_spectrum, 'CV': cv_spectrum, 'young_sn2': young_sn2_spectrum}[name]
 
-def simulate_example(ex, rng: np.random.Generator, sources: dict, hosts: list, priors, max_tries: int = 10):
-    "(flux on `GRID_WAVE` (209,), drawn values) of plan row `ex`, everything drawn from `rng`; `sources` maps bank rows to (wave, flux)."
+def simulate_example(ex, rng: np.random.Generator, sources: dict, hosts: list, priors, max_tries: int = 10, widen: dict | None = None):
+    "(flux on `GRID_WAVE` (209,), drawn values) of plan row `ex`, everything drawn from `rng`; `sources` maps bank rows to (wave, flux); `widen`: `WIDENING`-like."
     from sniascore.priors import draw_conditions
     from sniascore.effects import simulate_sedm
     from sniascore.datasets import quantise, SURVEY_WAVE
@@ -135,13 +156,14 @@ def simulate_example(ex, rng: np.random.Generator, sources: dict, hosts: list, p
         z = draw_redshift(ex.prior, (ex.z_lo, ex.z_hi), rng, priors)
         cond = draw_conditions([z], [ex.phase], [ex.has_host], rng, priors.ebv_mw).iloc[0].to_dict()
         host = hosts[int(rng.integers(len(hosts)))] if ex.has_host else None
+        cond, instrument, post = widen_draw(rng, widen, cond, ex.has_host) if widen else (cond, {}, {})
         try:
-            spec = simulate_sedm(wave, flux, z, rng=rng, host=host, **cond)
+            spec = simulate_sedm(wave, flux, z, rng=rng, host=host, **cond, **instrument)
         except SpectrumError:
             continue
-        grid = to_grid(SURVEY_WAVE, quantise(spec.flux))
+        grid = to_grid(*widen_apply(SURVEY_WAVE, spec.flux, post, quantise))
         if not invalid_rows(grid)[0]:
-            return grid, dict(z=z, **cond)
+            return grid, dict(z=z, **cond, **post)
     raise SpectrumError(f"simulate_example: no usable draw of {ex.source} {ex.row} ({ex.group}) in {max_tries} tries")
 
 # %% ../nbs/05a_fresh_draws.ipynb #a1aff38a
@@ -149,7 +171,7 @@ class FreshDraws(keras.utils.PyDataset):
     "Training batches (X (b, 209, 1) float32, y) re-simulated every epoch from the templates of `split`; deterministic in (seed, epoch, index)."
     def __init__(self, catalog, template_splits, bank, priors, *, split='train', batch_size=256, seed=0, epoch=0,
                  target='classifier', hard_negatives=False, cap=HARD_NEGATIVE_CAP, types=HARD_NEGATIVE_TYPES,
-                 phases=None, young_fraction=0.0, drop_remainder=True, workers=1, use_multiprocessing=False, max_queue_size=10):
+                 phases=None, young_fraction=0.0, widen=None, drop_remainder=True, workers=1, use_multiprocessing=False, max_queue_size=10):
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
         if target not in ('classifier', 'regressor'):
             raise ValueError(f"target must be 'classifier' or 'regressor', got {target!r}")
@@ -166,6 +188,9 @@ class FreshDraws(keras.utils.PyDataset):
         self.priors = priors
         self.options = dict(split=split, target=target, hard_negatives=bool(hard_negatives), cap=int(cap),
                             young_fraction=float(young_fraction))   # what `describe` records in a run's config
+        self.widen = {k: float(v) for k, v in widen.items()} if widen else None
+        if self.widen:   # recorded only when on, so that the records of earlier runs still describe theirs
+            self.options['widen'] = self.widen
         self._load_sources(bank)
         self.set_epoch(epoch)
 
@@ -218,7 +243,7 @@ def _batch_rows(self: FreshDraws, b: int) -> np.ndarray:
 def _draw(self: FreshDraws, i: int):
     "(flux on the grid, drawn values) of example `i` of the current epoch, from `example_rng(seed, epoch, i)`."
     ex = self.plan.iloc[int(i)]
-    return simulate_example(ex, example_rng(self.seed, self.epoch, i), self.sources, self.hosts, self.priors)
+    return simulate_example(ex, example_rng(self.seed, self.epoch, i), self.sources, self.hosts, self.priors, widen=self.widen)
 
 def _getitem(self: FreshDraws, b: int):
     "Batch `b`: (X (b, 209, 1) float32, y): y is_ia (int32) for the classifier, the drawn z (float32) for the regressor."

@@ -95,14 +95,15 @@ def _select_all(data: dict, out: Path, select_passes: int, every: int, seed: int
 
 # %% ../nbs/07e_trainrun.ipynb #f267ede5
 def fresh_sources(survey, seed: int = 0, batch_size: int = TRAINING_DEFAULTS["batch_size"], hard_negatives: bool = False,
-                  young_fraction: float = 0.0, networks=tuple(TASKS)) -> dict:
-    "Network name -> `FreshDraws` of the survey's training-split templates (the regressor's: SNe Ia only), for the `networks` named."
-    from sniascore.draws import FreshDraws
+                  young_fraction: float = 0.0, networks=tuple(TASKS), widen: bool | dict | None = None) -> dict:
+    "Network name -> `FreshDraws` of the survey's training-split templates (the regressor's: SNe Ia only), for the `networks` named; `widen`: the classifier's widened draws (True: `WIDENING`)."
+    from sniascore.draws import FreshDraws, WIDENING
+    widen = WIDENING if widen is True else widen or None
     from sniascore.template_bank import load_bank
     from sniascore.priors import load_priors
     bank, priors = load_bank(), load_priors()
     common = dict(split="train", batch_size=batch_size, seed=seed)
-    options = {CLASSIFIER.name: dict(hard_negatives=hard_negatives, young_fraction=young_fraction), REGRESSOR.name: {}}
+    options = {CLASSIFIER.name: dict(hard_negatives=hard_negatives, young_fraction=young_fraction, widen=widen), REGRESSOR.name: {}}
     return {name: FreshDraws(survey.catalog, survey.template_splits, bank, priors, target=name, **options[name], **common)
             for name in networks}
 
@@ -179,6 +180,8 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
                    "phase of the training split's SN II/IIb/Ib/Ic templates (capped per template)")
     p.add_argument("--young-fraction", type=float, default=0.0,
                    help="with --fresh-draws: share of the classifier's non-Ia draws from the young-SN II generator (0-1)")
+    p.add_argument("--widen", action="store_true", help="with --fresh-draws: the classifier draws wider than the nominal "
+                   "instrument (domain randomisation, sniascore.draws.WIDENING; an ablation of issue 20)")
 
 # %% ../nbs/07e_trainrun.ipynb #cb3a483a
 _DESCRIPTION = ("Console script `sniascore-train`: train, select epochs and (with --ship) write the shipped models; the "
@@ -215,8 +218,8 @@ def _parse_train_args(argv=None) -> argparse.Namespace:
     p = _train_parser()
     args = p.parse_args(argv)
     args.fresh_networks = () if args.fresh_draws is None else tuple(TASKS) if args.fresh_draws == "both" else (args.fresh_draws,)
-    if CLASSIFIER.name not in args.fresh_networks and (args.hard_negatives or args.young_fraction):
-        p.error("--hard-negatives and --young-fraction need --fresh-draws (or --fresh-draws classifier)")
+    if CLASSIFIER.name not in args.fresh_networks and (args.hard_negatives or args.young_fraction or args.widen):
+        p.error("--hard-negatives, --young-fraction and --widen need --fresh-draws (or --fresh-draws classifier)")
     if not 0 <= args.young_fraction < 1:
         p.error("--young-fraction must be in [0, 1)")
     if REGRESSOR.name in args.fresh_networks and (args.augment_noise != "whole" or args.weight_templates):
@@ -280,7 +283,7 @@ def train_cli(argv=None):
     arch = json.loads(args.arch) if args.arch else None
     epochs = {name: getattr(args, f"epochs_{name}") for name in TASKS}
     sources = (fresh_sources(survey, args.seed, args.batch_size, args.hard_negatives, args.young_fraction,
-                             args.fresh_networks) if args.fresh_networks else None)
+                             args.fresh_networks, widen=args.widen) if args.fresh_networks else None)
     if args.prune:
         return _prune_runs(args, data["validation"])
     if args.only:

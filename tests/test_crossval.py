@@ -1,6 +1,7 @@
 """Tests of sniascore.crossval (notebook 08b): template-grouped folds over the whole survey and the committed
 out-of-fold cache (no training here)."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -98,6 +99,20 @@ def test_truncated_selection_never_looks_past_the_stop():
     assert cv.truncated_selection(table.assign(n_ia_fpr0=10 - table.epoch), 9, every=4) == 4
 
 
+@pytest.mark.parametrize('tag', ['_fresh', '_fresh_seed1', '_widen'])
+def test_other_recipes_caches_are_out_of_fold(tag, folds):
+    "The gathered folds of the other recipes (notebook 08b): each finished fold's spectra once, at the fold's own presets."
+    oof_path, summary_path = (ROOT / p for p in cv.cache_paths(tag))
+    oof, summaries = pd.read_csv(oof_path), {s['fold']: s for s in json.loads(summary_path.read_text())}
+    assert sorted(summaries) == sorted(oof.fold.unique())
+    cv.check_oof(oof, folds, complete=False)
+    assert set(oof.spectrum_id) == set(folds.spectrum_id[folds.fold.isin(summaries)])
+    for f, s in summaries.items():
+        part = oof[oof.fold == f]
+        for name in cv.PRESET_FPR:
+            assert (apply_cut(part.score, part.score_err, s['presets'][name]) == part[f'pass_{name}']).all()
+
+
 @pytest.mark.parametrize('kind', ['snapshots', 'recipes', 'seeds'])
 def test_ensemble_caches_are_out_of_fold(kind, folds):
     "Notebook 08e's ensemble predictions: every spectrum once, by its own fold's members, the first snapshot the fold's choice."
@@ -122,3 +137,19 @@ def test_fold_scripts_refuse_a_survey_that_is_not_the_shipped_one(script, tmp_pa
     r = subprocess.run([sys.executable, str(ROOT / 'scripts' / script), *args, '--survey', str(tmp_path)],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 1 and 'cannot read the survey catalog' in r.stderr
+
+
+def test_real_fold_scores_are_the_gathered_folds_networks(needs_data):
+    "Notebook 08b's real-set table (scripts/real_folds.py): every real spectrum once per network, at its fold's epoch and presets."
+    from sniascore.realset import read_real_set, REAL_SET
+    needs_data(REAL_SET)
+    scores = pd.read_csv(ROOT / 'nbs' / 'cache' / 'real_fold_scores.csv')
+    tags = {'fresh': '_fresh', 'fresh seed 1': '_fresh_seed1', 'widened': '_widen'}
+    assert set(scores.network) == set(tags)
+    real = read_real_set()
+    for name, g in scores.groupby('network'):
+        assert list(g.spectrum) == [Path(p).stem for p in real.path] and (g.is_ia.to_numpy() == real.is_ia.to_numpy()).all()
+        summary = {s['fold']: s for s in json.loads((ROOT / cv.cache_paths(tags[name])[1]).read_text())}[0]
+        assert (g.epoch == summary['epoch']).all()
+        for preset in cv.PRESET_FPR:
+            assert (apply_cut(g.score, g.score_err, summary['presets'][preset]) == g[f'pass_{preset}']).all()

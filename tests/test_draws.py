@@ -113,3 +113,17 @@ def test_fresh_draw_training_resumes_exactly(tiny, tmp_path):
     for other in ('b', 'c'):
         for wa, wb in zip(load_epoch(tmp_path / 'a', 2).weights, load_epoch(tmp_path / other, 2).weights):
             np.testing.assert_array_equal(wa.numpy(), wb.numpy())
+
+
+def test_widened_draws_are_deterministic_and_keep_the_nominal_draws(tiny):
+    "Domain randomisation (`widen`): same (seed, epoch, index), same arrays; redshift and S/N as without it, never less host light."
+    from sniascore.draws import WIDENING
+    a, b = _source(tiny, widen=WIDENING), _source(tiny, widen=WIDENING)
+    _same([a[k] for k in range(len(a))], [b[k] for k in range(len(b))])
+    plain = _source(tiny)
+    wide, nominal = a.batch_table(0), plain.batch_table(0)
+    assert (wide.z_drawn == nominal.z_drawn).all() and (wide.snr_drawn == nominal.snr_drawn).all()
+    assert (wide.host_fraction_drawn >= nominal.host_fraction_drawn).all()
+    assert (wide.host_fraction_drawn[~wide.has_host.astype(bool)] == 0).all()
+    assert not np.array_equal(a[0][0], plain[0][0])
+    assert a.describe()['widen'] == WIDENING and 'widen' not in plain.describe()
