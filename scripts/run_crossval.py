@@ -66,10 +66,8 @@ def main(argv=None) -> int:
         return 1
     schedule = {**crossval.CV_SCHEDULE, **{k: v for k, v in (('epochs', args.epochs), ('every', args.every),
                                                              ('seed', args.seed)) if v is not None}}
-    fresh = dict(hard_negatives=args.hard_negatives, young_fraction=args.young_fraction) if args.fresh_draws else None
-    if args.widen:
-        from sniascore.draws import WIDENING
-        fresh['widen'] = WIDENING
+    fresh = (dict(hard_negatives=args.hard_negatives, young_fraction=args.young_fraction, widen=args.widen)
+             if args.fresh_draws else None)
     if args.train_until:
         from sniascore.training import train_network
         X, y = crossval.fold_training(survey, args.fold, schedule['seed'], fresh)

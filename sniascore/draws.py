@@ -132,11 +132,11 @@ def widen_draw(rng: np.random.Generator, widen: dict, cond: dict, has_host: bool
     return cond, dict(edge_red_sigma=INSTRUMENT_DEFAULTS['edge_red_sigma'] * widen['edge_red_scale']), post
 
 
-def widen_apply(wave, flux, post: dict, quantise=np.asarray) -> tuple[np.ndarray, np.ndarray]:
-    "(wave, flux) with the calibration tilt and the wavelength shift of `post` (none when empty); `quantise` the flux as a file would."
+def widen_apply(wave, flux, post: dict) -> tuple[np.ndarray, np.ndarray]:
+    "(wave, flux) with the calibration tilt and the wavelength shift of `post` (unchanged when it is empty)."
     if not post:
-        return wave, quantise(flux)
-    return wave + post['wave_shift'], quantise(flux * (wave / TILT_PIVOT) ** post['tilt'])
+        return wave, flux
+    return wave + post['wave_shift'], flux * (wave / TILT_PIVOT) ** post['tilt']
 
 # %% ../nbs/05a_fresh_draws.ipynb #9a86cee2
 def _generator(name: str):
@@ -161,7 +161,8 @@ def simulate_example(ex, rng: np.random.Generator, sources: dict, hosts: list, p
             spec = simulate_sedm(wave, flux, z, rng=rng, host=host, **cond, **instrument)
         except SpectrumError:
             continue
-        grid = to_grid(*widen_apply(SURVEY_WAVE, spec.flux, post, quantise))
+        wave_obs, flux_obs = widen_apply(SURVEY_WAVE, spec.flux, post)
+        grid = to_grid(wave_obs, quantise(flux_obs))
         if not invalid_rows(grid)[0]:
             return grid, dict(z=z, **cond, **post)
     raise SpectrumError(f"simulate_example: no usable draw of {ex.source} {ex.row} ({ex.group}) in {max_tries} tries")
@@ -188,6 +189,7 @@ class FreshDraws(keras.utils.PyDataset):
         self.priors = priors
         self.options = dict(split=split, target=target, hard_negatives=bool(hard_negatives), cap=int(cap),
                             young_fraction=float(young_fraction))   # what `describe` records in a run's config
+        widen = WIDENING if widen is True else widen   # True: the measured ranges
         self.widen = {k: float(v) for k, v in widen.items()} if widen else None
         if self.widen:   # recorded only when on, so that the records of earlier runs still describe theirs
             self.options['widen'] = self.widen

@@ -95,10 +95,9 @@ def _select_all(data: dict, out: Path, select_passes: int, every: int, seed: int
 
 # %% ../nbs/07e_trainrun.ipynb #f267ede5
 def fresh_sources(survey, seed: int = 0, batch_size: int = TRAINING_DEFAULTS["batch_size"], hard_negatives: bool = False,
-                  young_fraction: float = 0.0, networks=tuple(TASKS), widen: bool | dict | None = None) -> dict:
+                  young_fraction: float = 0.0, networks=tuple(TASKS), widen: bool | dict = False) -> dict:
     "Network name -> `FreshDraws` of the survey's training-split templates (the regressor's: SNe Ia only), for the `networks` named; `widen`: the classifier's widened draws (True: `WIDENING`)."
-    from sniascore.draws import FreshDraws, WIDENING
-    widen = WIDENING if widen is True else widen or None
+    from sniascore.draws import FreshDraws
     from sniascore.template_bank import load_bank
     from sniascore.priors import load_priors
     bank, priors = load_bank(), load_priors()
