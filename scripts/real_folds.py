@@ -1,4 +1,4 @@
-"""Score the real SEDM spectra of `sedm_real_osc/` with cross-validation fold networks (notebook 08b, "Wider draws").
+"""Score the real SEDM spectra of `sedm_real_osc/` with cross-validation fold networks (notebook 08b, "Wider draws", "A lower learning rate").
 
     python scripts/real_folds.py [NAME=RUN_DIR ...] [--passes 100] [--threads 1]
 
@@ -10,7 +10,8 @@ minute a network on one core. Exit codes: 0 done, 2 bad arguments.
 import argparse, json, os, sys
 from pathlib import Path
 
-DEFAULT_RUNS = ('fresh=runs/cv_fresh/fold0', 'fresh seed 1=runs/cv_fresh_seed1/fold0', 'widened=runs/cv_widen/fold0')
+DEFAULT_RUNS = ('fresh=runs/cv_fresh/fold0', 'fresh seed 1=runs/cv_fresh_seed1/fold0', 'widened=runs/cv_widen/fold0',
+                'lower rate, last epoch=runs/cv_anneal_last/fold0')
 CACHE = Path('nbs/cache/real_fold_scores.csv')
 
 

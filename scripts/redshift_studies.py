@@ -17,7 +17,11 @@
                                                  epochs, the band recipe with 64 units per recurrent layer
                                                  instead of 32, `... --out runs/wide_z --only regressor
                                                  --augment-noise band --arch '{"units": 64}'
-                                                 --epochs-regressor 200`)
+                                                 --epochs-regressor 200`; and the band run continued 75
+                                                 epochs at a tenth of the learning rate, `... --out
+                                                 runs/anneal_z --only regressor --augment-noise band
+                                                 --epochs-regressor 600 --lr-step-regressor 526:0.0005
+                                                 --branch-from runs/band_z`)
                                                  scanned on the validation SNe Ia (10 passes, seed 0), its
                                                  epoch selected by the paper's rule, its redshifts at that epoch
                                                  (100 passes) on the validation and test SNe Ia.
@@ -121,7 +125,8 @@ def main(argv=None) -> int:
                    help="snapshots: the default's regressor run with every epoch's weights (the committed one is pruned)")
     p.add_argument('--runs', nargs='+', default=['paper=runs/paper/regressor@1', 'fresh=runs/fresh_z/regressor@5',
                                                    'band=runs/shipped/regressor@1', 'band200=runs/band_z/regressor@1:200',
-                                                   'weighted=runs/weighted_z/regressor@1', 'wide=runs/wide_z/regressor@1'],
+                                                   'weighted=runs/weighted_z/regressor@1', 'wide=runs/wide_z/regressor@1',
+                                                   'anneal=runs/anneal_z/regressor@1'],
                    help='recipes: NAME=RUN_DIR@EVERY[:LAST] of each regressor run, scanned every EVERY-th epoch (and the '
                         'last) up to epoch LAST; the committed runs are pruned, so they are scanned at every epoch from '
                         'their cached predictions; band200 is the unpruned band run (runs/band_z) cut at 200 epochs, the '

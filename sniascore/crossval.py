@@ -98,19 +98,24 @@ def fold_training(survey, fold: int, seed: int = 0, fresh: dict | None = None, k
 def run_fold(survey, fold: int, run_dir, k: int = CV_K, epochs: int = CV_SCHEDULE['epochs'], every: int = CV_SCHEDULE['every'],
              select_passes: int = CV_SCHEDULE['select_passes'], final_passes: int = CV_SCHEDULE['final_passes'],
              seed: int = CV_SCHEDULE['seed'], fold_seed: int = CV_FOLD_SEED, verbose: bool = True,
-             fresh: dict | None = None) -> pd.DataFrame:
-    "Train (on the fixed spectra, or with `fresh` options on fresh draws), select on the validation part, score the test part of `fold`."
+             fresh: dict | None = None, training: dict | None = None, branch_from=None, select: str = 'rule') -> pd.DataFrame:
+    """Train (on the fixed spectra, or with `fresh` options on fresh draws), select on the validation part, score the test part of `fold`.
+
+    `training`: options of `train_network` beyond the defaults (e.g. `lr_steps`); `branch_from`: a finished run of the fold to start from;
+    `select`: 'rule' (the paper's epoch choice on the validation scan) or 'last' (the last epoch, fixed in advance)."""
+    if select not in ('rule', 'last'):
+        raise ValueError(f"select: 'rule' or 'last', not {select!r}")
     import keras
     from sniascore.training import train_network, source_record
     from sniascore.selection import classifier_epoch_table, epoch_predictions
     run_dir, d = Path(run_dir), fold_arrays(survey, fold, k, fold_seed)
     va, te = d['validation'], d['test']
     X, y = fold_training(survey, fold, seed, fresh, k, fold_seed)
-    train_network('classifier', X, y, run_dir, epochs, seed=seed, verbose=verbose)
+    train_network('classifier', X, y, run_dir, epochs, seed=seed, verbose=verbose, branch_from=branch_from, **(training or {}))
     keras.backend.clear_session()
     table = classifier_epoch_table(run_dir, va['X'], va['y'], select_passes, every, seed, verbose)
     table = table[table.epoch <= epochs]
-    epoch = select_classifier_epoch(table)
+    epoch = select_classifier_epoch(table) if select == 'rule' else epochs
     presets = choose_operating_points(*epoch_predictions(run_dir, epoch, va['X'], final_passes, seed), va['y'])
     score, sigma = epoch_predictions(run_dir, epoch, te['X'], final_passes, seed, 'test')
     oof = te['rows'][['spectrum_id', 'fold', 'unit', 'template_sn', 'cls', 'subtype', 'split', 'is_ia']].assign(
@@ -120,7 +125,8 @@ def run_fold(survey, fold: int, run_dir, k: int = CV_K, epochs: int = CV_SCHEDUL
     table.to_csv(run_dir / 'fold_selection.csv', index=False)
     summary = dict(fold=fold, k=k, fold_seed=fold_seed, seed=seed, epochs=epochs, every=every, select_passes=select_passes,
                    final_passes=final_passes, epoch=epoch, presets=presets, sizes={r: len(d[r]['y']) for r in ROLES},
-                   training_data=source_record(X))
+                   training_data=source_record(X), **(dict(training=training) if training else {}),
+                   **(dict(select=select) if select != 'rule' else {}))
     (run_dir / 'summary.json').write_text(json.dumps(summary, indent=1))
     return oof
 
@@ -277,13 +283,16 @@ def model_crossval(card: dict, root=None) -> tuple:
     from sniascore.predictions import repo_root
     root = Path(root) if root is not None else repo_root()
     mine = recipe_of(card.get('training_data', {}).get('classifier', ARRAYS_SOURCE))
-    oof_path, summary_path = (root / p for p in cache_paths(RECIPE_TAGS[mine['source']]))
+    steps = card.get('training', {}).get('lr_steps')   # a classifier trained with a lower rate at the end
+    oof_path, summary_path = (root / p for p in cache_paths(RECIPE_TAGS[mine['source']] + ('_anneal' if steps else '')))
     if not summary_path.exists():
         raise ValueError(f'{summary_path}: no folds of this model\'s recipe ({mine}) have been gathered')
     summaries = json.loads(summary_path.read_text())
     theirs = [recipe_of(s.get('training_data', ARRAYS_SOURCE)) for s in summaries]
     if any(t != mine for t in theirs):
         raise ValueError(f'{summary_path}: folds of another recipe ({theirs[0]}) than the model\'s ({mine})')
+    if any(s.get('training', {}).get('lr_steps') != steps or s.get('select', 'rule') != 'rule' for s in summaries):
+        raise ValueError(f'{summary_path}: folds of another schedule than the model\'s (learning-rate steps {steps}, the paper\'s epoch rule)')
     return pd.read_csv(oof_path), summaries
 
 # %% ../nbs/08b_crossval.ipynb #8a4141aa

@@ -51,6 +51,7 @@ def model_card(summary: dict, dataset: dict | None = None, checksums: dict | Non
     epochs = {t: max(saved_epochs(run / t)) for t in TASKS}
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     sha = (checksums or {}).get("classifier.keras", "")
+    steps = {t: c["training"]["lr_steps"] for t, c in configs.items() if c["training"].get("lr_steps")}   # rates stepped down
     return _jsonable(dict(
         name="SNIascore", paper="Fremling et al. 2021, ApJL 917, L2",
         version=f"{created} sha256:{sha[:8]}" if sha else created,  # what classify reports as model_version
@@ -61,7 +62,8 @@ def model_card(summary: dict, dataset: dict | None = None, checksums: dict | Non
                       trained_on={t: sessions_summary(run / t) for t in TASKS},
                       clipping="per-variable L2-norm clipping at 2 (MATLAB GradientThreshold, l2norm)",
                       l2="lambda=1e-4 in MATLAB's convention: Keras L2(lambda/2) on kernels, no bias penalty",
-                      shuffle="permutation of epoch e from numpy default_rng([seed, e]); incomplete last batch dropped"),
+                      shuffle="permutation of epoch e from numpy default_rng([seed, e]); incomplete last batch dropped",
+                      **(dict(lr_steps=steps) if steps else {})),
         selection=summary["selection"], selected_epochs=summary["selected"],
         operating_points=summary["operating_points"],
         validation=summary["validation"], test=summary["test"],

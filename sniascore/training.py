@@ -9,6 +9,7 @@ import io
 import json
 import os
 import platform
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ __all__ = ['TRAINING_DEFAULTS', 'CLASSIFIER', 'REGRESSOR', 'TASKS', 'EPOCHS', 'A
            'classifier_epoch_order', 'select_classifier_epoch', 'regressor_epoch_order', 'select_regressor_epoch',
            'redshift_rows', 'Task', 'as_task', 'prunable_epochs', 'compile_model', 'epoch_path', 'saved_epochs',
            'atomic_savez', 'save_weights_atomic', 'device_record', 'training_sessions', 'sessions_summary',
-           'fit_epochs', 'source_record', 'train_network', 'load_epoch']
+           'learning_rate_at', 'fit_epochs', 'source_record', 'train_network', 'load_epoch', 'branch_run']
 
 # %% ../nbs/07_training.ipynb #578cfa36
 TRAINING_DEFAULTS = dict(learning_rate=0.005, batch_size=256, clipnorm=2.0, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
@@ -293,10 +294,21 @@ def _fit_one_epoch(model, X, y, n_used, epoch: int, seed: int, batch_size: int, 
     return model.fit(X[order], y[order], sample_weight=None if weights is None else weights[order],
                      batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
 
+# %% ../nbs/07_training.ipynb #a06652e5
+def learning_rate_at(epoch: int, learning_rate: float, lr_steps=None) -> float:
+    "The rate of `epoch`: `learning_rate`, replaced from each (first epoch, rate) of `lr_steps` on."
+    rate = learning_rate
+    for first, value in sorted(lr_steps or []):
+        if epoch >= first:
+            rate = value
+    return float(rate)
+
 # %% ../nbs/07_training.ipynb #0aa235de
 def fit_epochs(model: keras.Model, X, y, run_dir, epochs: int, batch_size: int = 256, seed: int = 0,
-               label: str = "", verbose: bool = True, weights=None) -> pd.DataFrame:
-    "Train a compiled `model` on arrays `X`, `y` (loss `weights` per row, optional) or a data source `X` (y None) up to `epochs`, saving every epoch; resumes."
+               label: str = "", verbose: bool = True, weights=None, learning_rate=None, lr_steps=None) -> pd.DataFrame:
+    """Train a compiled `model` on arrays `X`, `y` (loss `weights` per row, optional) or a data source `X` (y None) up to `epochs`, saving every epoch; resumes.
+
+    `lr_steps`: (first epoch, rate) pairs; each epoch then trains at `learning_rate_at(epoch, learning_rate, lr_steps)`."""
     run_dir = Path(run_dir)
     (run_dir / "epochs").mkdir(parents=True, exist_ok=True)
     X, y, n_used = _training_data(X, y, batch_size)
@@ -309,6 +321,8 @@ def fit_epochs(model: keras.Model, X, y, run_dir, epochs: int, batch_size: int =
     history_path = run_dir / "history.csv"
     for epoch in range(start + 1, epochs + 1):
         t0 = time.perf_counter()
+        if lr_steps:   # set every epoch, so that a resumed run trains at the rate its epoch has
+            model.optimizer.learning_rate = learning_rate_at(epoch, learning_rate, lr_steps)
         hist = _fit_one_epoch(model, X, y, n_used, epoch, seed, batch_size, weights)
         seconds = time.perf_counter() - t0
         save_weights_atomic(model, epoch_path(run_dir, epoch))
@@ -343,17 +357,23 @@ def _check_config(run_dir: Path, config: dict) -> None:
     else:
         config_path.write_text(json.dumps(config, indent=1))
 
-
+# %% ../nbs/07_training.ipynb #0327a152
 def train_network(task, X, y, run_dir, epochs: int | None = None, arch: dict | None = None, seed: int = 0,
-                  verbose: bool = True, data_record: dict | None = None, weights=None, **training) -> keras.Model:
+                  verbose: bool = True, data_record: dict | None = None, weights=None, branch_from=None,
+                  **training) -> keras.Model:
     """Train the network of `task` ('classifier', 'regressor') on arrays or a fresh-draw source `X` in `run_dir`, resuming.
 
     `data_record`: what the arrays are where `source_record` cannot tell (e.g. their augmentation options); it goes
-    into the run's `config.json`, so a run is not resumed on other data. `weights`: a loss weight per array row, which `data_record["weights"]` must describe."""
+    into the run's `config.json`, so a run is not resumed on other data. `weights`: a loss weight per array row, which `data_record["weights"]` must describe.
+    `branch_from`: a finished run whose epochs a new `run_dir` starts from (`branch_run`)."""
     task, run_dir = as_task(task), Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     epochs = task.epochs if epochs is None else int(epochs)
     arch, training = {**DEFAULT_ARCH, **(arch or {})}, {**TRAINING_DEFAULTS, **training}
+    if training.get("lr_steps"):   # as config.json stores them, so that a resumed run compares equal
+        training["lr_steps"] = [[int(e), float(r)] for e, r in sorted(training["lr_steps"])]
+    else:
+        training.pop("lr_steps", None)
     config = dict(task=task.name, arch={k: list(v) if isinstance(v, tuple) else v for k, v in arch.items()},
                   training=training, seed=seed, n_train=int(len(X)))
     if isinstance(X, keras.utils.PyDataset):  # fresh draws: what the source is, not how many arrays (len counts batches)
@@ -363,12 +383,15 @@ def train_network(task, X, y, run_dir, epochs: int | None = None, arch: dict | N
         raise ValueError(f"weights: need one per training row ({len(X)}, got {len(weights)}) and data_record['weights'] saying what they are")
     if record != ARRAYS_SOURCE:  # plain arrays record nothing, as runs did before this was recorded
         config.update(data=record)
+    if branch_from is not None and not (run_dir / "resume_state.npz").exists():
+        branch_run(branch_from, run_dir, config)
     _check_config(run_dir, config)
     (run_dir / "target_epochs.txt").write_text(str(epochs))
     set_seeds(seed)
     model = compile_model(task.build(**arch), task, **training)
     fit_epochs(model, X, y, run_dir, epochs, batch_size=training["batch_size"], seed=seed, label=task.name,
-               verbose=verbose, weights=None if weights is None else np.asarray(weights, np.float32))
+               verbose=verbose, weights=None if weights is None else np.asarray(weights, np.float32),
+               learning_rate=training["learning_rate"], lr_steps=training.get("lr_steps"))
     return model
 
 
@@ -379,3 +402,34 @@ def load_epoch(run_dir, epoch: int) -> keras.Model:
     model = as_task(config["task"]).build(**config["arch"])
     model.load_weights(epoch_path(run_dir, epoch))
     return model
+
+# %% ../nbs/07_training.ipynb #6e020bc5
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:   # another file system, or links not allowed
+        shutil.copy2(src, dst)
+
+
+def branch_run(source, run_dir, config: dict) -> int:
+    "Start `run_dir` (new) from the last epoch of run `source`, whose configuration must train as `config` up to that epoch; returns it."
+    source, run_dir = Path(source), Path(run_dir)
+    old = json.loads((source / "config.json").read_text())
+    last = int(np.load(source / "resume_state.npz")["epoch"])
+    plain = lambda c: {**c, "training": {k: v for k, v in c["training"].items() if k != "lr_steps"}}
+    rate = lambda c, e: learning_rate_at(e, c["training"]["learning_rate"], c["training"].get("lr_steps"))
+    if plain(old) != plain(config) or any(rate(old, e) != rate(config, e) for e in range(1, last + 1)):
+        raise ValueError(f"{source} did not train as this configuration would up to its epoch {last}: "
+                         "only the learning rate after that epoch may differ")
+    if (run_dir / "resume_state.npz").exists() or saved_epochs(run_dir):
+        raise ValueError(f"{run_dir} already holds epochs: resume it, or branch into a new folder")
+    for folder in ("epochs", "selection"):
+        (run_dir / folder).mkdir(parents=True, exist_ok=True)
+        for path in sorted((source / folder).glob("*")) if (source / folder).is_dir() else []:
+            if folder == "selection" or int(path.name[6:10]) <= last:
+                _link_or_copy(path, run_dir / folder / path.name)
+    for name in ("resume_state.npz", "history.csv", "sessions.jsonl"):
+        if (source / name).exists():
+            shutil.copy2(source / name, run_dir / name)
+    (run_dir / "branched_from.json").write_text(json.dumps(dict(source=str(source), epoch=last), indent=1))
+    return last

@@ -78,12 +78,17 @@ def _data_record(task, data: dict, sources: dict | None) -> dict:
 
 # %% ../nbs/07e_trainrun.ipynb #68e54977
 def _train_all(data: dict, out: Path, epochs: dict, arch, seed: int, verbose: bool, sources: dict | None = None,
-               **training) -> None:
-    "Train every network of `TASKS` in `out/NAME` (`epochs[NAME]`, None: its paper minimum) on its rows of `data` or its source."
+               lr_steps: dict | None = None, branch_from=None, **training) -> None:
+    """Train every network of `TASKS` in `out/NAME` (`epochs[NAME]`, None: its paper minimum) on its rows of `data` or its source.
+
+    `lr_steps[NAME]`: that network's learning-rate steps; `branch_from`: a run whose `NAME` folders new runs start from (`branch_run`)."""
     for name, task in TASKS.items():
         X, y = _train_rows(task, data, sources)
+        steps = (lr_steps or {}).get(name)
         train_network(task, X, y, out / name, epochs.get(name), arch, seed, verbose,
-                      data_record=_data_record(task, data, sources), weights=_train_weights(task, data, sources), **training)
+                      data_record=_data_record(task, data, sources), weights=_train_weights(task, data, sources),
+                      branch_from=None if branch_from is None else Path(branch_from) / name,
+                      **(dict(lr_steps=steps) if steps else {}), **training)
         keras.backend.clear_session()
 
 
@@ -145,20 +150,23 @@ def _sizes(data: dict) -> dict:
 
 def train_and_select(data: dict, out, epochs_classifier: int | None = None, epochs_regressor: int | None = None,
                      arch: dict | None = None, seed: int = 0, select_passes: int = 30, final_passes: int = 100,
-                     every: int = 1, verbose: bool = True, sources: dict | None = None, **training) -> dict:
+                     every: int = 1, verbose: bool = True, sources: dict | None = None, lr_steps: dict | None = None,
+                     branch_from=None, **training) -> dict:
     "Train both networks on `data` (from `survey_arrays`) or `sources` (`fresh_sources`), select epochs, evaluate; the run summary."
     out = Path(out)
     _train_all(data, out, dict(classifier=epochs_classifier, regressor=epochs_regressor), arch, seed, verbose,
-               sources, **training)
+               sources, lr_steps, branch_from, **training)
     tables, selected = _select_all(data, out, select_passes, every, seed, verbose)
     final = _final_evaluation(data, out, selected, final_passes, seed)
+    steps = {name: [list(s) for s in v] for name, v in (lr_steps or {}).items() if v}   # recorded only where used
     return dict(
         out=str(out), seed=seed, selected=selected, operating_points=final["operating_points"],
         **{f"{name}_table": table for name, table in tables.items()},
         selection=dict(select_passes=select_passes, final_passes=final_passes, every=every,
                        **{f"{name}_rule": task.rule for name, task in TASKS.items()}),
         validation=final["validation"], test=final["test"], sizes=_sizes(data),
-        training_data={name: _data_record(task, data, sources) for name, task in TASKS.items()})
+        training_data={name: _data_record(task, data, sources) for name, task in TASKS.items()},
+        **(dict(lr_steps=steps) if steps else {}))
 
 # %% ../nbs/07e_trainrun.ipynb #6d88dd81
 def _add_data_options(p: argparse.ArgumentParser) -> None:
@@ -193,6 +201,10 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="run directory (created; re-run to resume)")
     for name, task in TASKS.items():
         p.add_argument(f"--epochs-{name}", type=int, default=task.epochs)
+        p.add_argument(f"--lr-step-{name}", action="append", default=[], metavar="E:R",
+                       help=f"from epoch E on, train the {name} at learning rate R (repeatable)")
+    p.add_argument("--branch-from", default=None, metavar="RUN_DIR",
+                   help="start each network's new run from the finished run RUN_DIR/NAME (only later learning rates may differ)")
     p.add_argument("--select-passes", type=int, default=30, help="MC passes per epoch during selection")
     p.add_argument("--final-passes", type=int, default=100, help="MC passes for the selected epochs")
     p.add_argument("--every", type=int, default=1, help="evaluate every k-th epoch (and the last)")
@@ -223,6 +235,11 @@ def _parse_train_args(argv=None) -> argparse.Namespace:
         p.error("--young-fraction must be in [0, 1)")
     if REGRESSOR.name in args.fresh_networks and (args.augment_noise != "whole" or args.weight_templates):
         p.error("--augment-noise and --weight-templates set the regressor's augmented arrays, which --fresh-draws replaces")
+    try:
+        args.lr_steps = {name: [(int(e), float(r)) for e, r in (s.split(":") for s in getattr(args, f"lr_step_{name}"))]
+                         for name in TASKS}
+    except ValueError:
+        p.error("--lr-step-NAME takes EPOCH:RATE, e.g. 326:0.0005")
     return args
 
 # %% ../nbs/07e_trainrun.ipynb #7277d1ca
@@ -275,9 +292,8 @@ def train_cli(argv=None):
     from sniascore.datasets import load_survey
     directory = Path(args.survey)
     survey = load_survey(directory)
-    augment = {} if args.per_bin is None else dict(per_bin=args.per_bin)
-    if args.augment_noise != "whole":
-        augment["noise"] = args.augment_noise
+    augment = {**({} if args.per_bin is None else dict(per_bin=args.per_bin)),
+               **({} if args.augment_noise == "whole" else dict(noise=args.augment_noise))}
     data = survey_arrays(survey, seed=args.seed, weight_templates=args.weight_templates, **augment)
     arch = json.loads(args.arch) if args.arch else None
     epochs = {name: getattr(args, f"epochs_{name}") for name in TASKS}
@@ -289,11 +305,13 @@ def train_cli(argv=None):
         task = TASKS[args.only]
         train_network(task, *_train_rows(task, data, sources), Path(args.out) / task.name, epochs[task.name], arch,
                       args.seed, data_record=_data_record(task, data, sources), weights=_train_weights(task, data, sources),
-                      batch_size=args.batch_size)
+                      batch_size=args.batch_size, branch_from=args.branch_from and Path(args.branch_from) / task.name,
+                      **(dict(lr_steps=args.lr_steps[task.name]) if args.lr_steps[task.name] else {}))
         return
     summary = train_and_select(data, args.out, epochs["classifier"], epochs["regressor"], arch, seed=args.seed,
                                select_passes=args.select_passes, final_passes=args.final_passes, every=args.every,
-                               sources=sources, batch_size=args.batch_size)
+                               sources=sources, batch_size=args.batch_size, lr_steps=args.lr_steps,
+                               branch_from=args.branch_from)
     _write_run(summary, Path(args.out))
     if args.ship:
         card = ship(summary, args.models_dir, _dataset_info(directory, survey))

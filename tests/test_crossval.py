@@ -99,7 +99,7 @@ def test_truncated_selection_never_looks_past_the_stop():
     assert cv.truncated_selection(table.assign(n_ia_fpr0=10 - table.epoch), 9, every=4) == 4
 
 
-@pytest.mark.parametrize('tag', ['_fresh', '_fresh_seed1', '_widen'])
+@pytest.mark.parametrize('tag', ['_fresh', '_fresh_seed1', '_widen', '_fresh_anneal', '_fresh_anneal_last'])
 def test_other_recipes_caches_are_out_of_fold(tag, folds):
     "The gathered folds of the other recipes (notebook 08b): each finished fold's spectra once, at the fold's own presets."
     oof_path, summary_path = (ROOT / p for p in cv.cache_paths(tag))
@@ -139,12 +139,29 @@ def test_fold_scripts_refuse_a_survey_that_is_not_the_shipped_one(script, tmp_pa
     assert r.returncode == 1 and 'cannot read the survey catalog' in r.stderr
 
 
+def test_annealed_folds_continue_the_fresh_folds():
+    "The lower-rate folds (notebook 08b): the fresh recipe's runs continued at a tenth of the rate; `_fresh_anneal_last` keeps the last epoch."
+    fresh = {s['fold']: s for s in json.loads((ROOT / cv.cache_paths('_fresh')[1]).read_text())}
+    for tag in ('_fresh_anneal', '_fresh_anneal_last'):
+        for s in json.loads((ROOT / cv.cache_paths(tag)[1]).read_text()):
+            assert s['training'] == {'lr_steps': [[326, 0.0005]]} and s['epochs'] == 400
+            assert s['training_data'] == fresh[s['fold']]['training_data']     # the same recipe, draws and seed
+            assert s['epoch'] == 400 if tag == '_fresh_anneal_last' else s.get('select', 'rule') == 'rule'
+
+
+def test_run_crossval_refuses_a_malformed_learning_rate_step():
+    import subprocess, sys
+    r = subprocess.run([sys.executable, str(ROOT / 'scripts' / 'run_crossval.py'), '--fold', '0', '--fresh-draws',
+                        '--lr-step', '326'], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 2 and 'EPOCH:RATE' in r.stderr
+
+
 def test_real_fold_scores_are_the_gathered_folds_networks(needs_data):
     "Notebook 08b's real-set table (scripts/real_folds.py): every real spectrum once per network, at its fold's epoch and presets."
     from sniascore.realset import read_real_set, REAL_SET
     needs_data(REAL_SET)
     scores = pd.read_csv(ROOT / 'nbs' / 'cache' / 'real_fold_scores.csv')
-    tags = {'fresh': '_fresh', 'fresh seed 1': '_fresh_seed1', 'widened': '_widen'}
+    tags = {'fresh': '_fresh', 'fresh seed 1': '_fresh_seed1', 'widened': '_widen', 'lower rate, last epoch': '_fresh_anneal_last'}
     assert set(scores.network) == set(tags)
     real = read_real_set()
     for name, g in scores.groupby('network'):
