@@ -99,7 +99,8 @@ def test_truncated_selection_never_looks_past_the_stop():
     assert cv.truncated_selection(table.assign(n_ia_fpr0=10 - table.epoch), 9, every=4) == 4
 
 
-@pytest.mark.parametrize('tag', ['_fresh', '_fresh_seed1', '_widen', '_fresh_anneal', '_fresh_anneal_last'])
+@pytest.mark.parametrize('tag', ['_fresh', '_fresh_seed1', '_widen', '_fresh_anneal', '_fresh_anneal_last',
+                                 '_fresh_anneal_seed1', '_fresh_anneal_last_seed1'])
 def test_other_recipes_caches_are_out_of_fold(tag, folds):
     "The gathered folds of the other recipes (notebook 08b): each finished fold's spectra once, at the fold's own presets."
     oof_path, summary_path = (ROOT / p for p in cv.cache_paths(tag))
@@ -141,12 +142,13 @@ def test_fold_scripts_refuse_a_survey_that_is_not_the_shipped_one(script, tmp_pa
 
 def test_annealed_folds_continue_the_fresh_folds():
     "The lower-rate folds (notebook 08b): the fresh recipe's runs continued at a tenth of the rate; `_fresh_anneal_last` keeps the last epoch."
-    fresh = {s['fold']: s for s in json.loads((ROOT / cv.cache_paths('_fresh')[1]).read_text())}
-    for tag in ('_fresh_anneal', '_fresh_anneal_last'):
-        for s in json.loads((ROOT / cv.cache_paths(tag)[1]).read_text()):
-            assert s['training'] == {'lr_steps': [[326, 0.0005]]} and s['epochs'] == 400
-            assert s['training_data'] == fresh[s['fold']]['training_data']     # the same recipe, draws and seed
-            assert s['epoch'] == 400 if tag == '_fresh_anneal_last' else s.get('select', 'rule') == 'rule'
+    for seed in ('', '_seed1'):
+        fresh = {s['fold']: s for s in json.loads((ROOT / cv.cache_paths('_fresh' + seed)[1]).read_text())}
+        for tag in ('_fresh_anneal', '_fresh_anneal_last'):
+            for s in json.loads((ROOT / cv.cache_paths(tag + seed)[1]).read_text()):
+                assert s['training'] == {'lr_steps': [[326, 0.0005]]} and s['epochs'] == 400
+                assert s['training_data'] == fresh[s['fold']]['training_data']     # the same recipe, draws and seed
+                assert s['epoch'] == 400 if tag == '_fresh_anneal_last' else s.get('select', 'rule') == 'rule'
 
 
 def test_run_crossval_refuses_a_malformed_learning_rate_step():
