@@ -62,13 +62,14 @@ def main(argv=None) -> int:
         p.error('give exactly one of --fold F or --gather')
     if not args.fresh_draws and (args.hard_negatives or args.young_fraction or args.widen):
         p.error('--hard-negatives, --young-fraction and --widen need --fresh-draws')
-    try:
-        lr_steps = [(int(e), float(r)) for e, r in (step.split(':') for step in args.lr_step)]
-    except ValueError:
-        p.error('--lr-step takes EPOCH:RATE, e.g. 326:0.0005')
-    training = dict(lr_steps=lr_steps) if lr_steps else None
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     os.environ['OMP_NUM_THREADS'] = str(args.threads)
+    from sniascore.training import parse_lr_steps   # after the thread settings: it imports TensorFlow
+    try:
+        lr_steps = parse_lr_steps(args.lr_step)
+    except ValueError as err:
+        p.error(f'--lr-step: {err}')
+    training = dict(lr_steps=lr_steps) if lr_steps else None
     from sniascore import crossval
     if args.gather:
         from sniascore.datasets import load_survey

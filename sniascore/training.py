@@ -29,7 +29,8 @@ __all__ = ['TRAINING_DEFAULTS', 'CLASSIFIER', 'REGRESSOR', 'TASKS', 'EPOCHS', 'A
            'classifier_epoch_order', 'select_classifier_epoch', 'regressor_epoch_order', 'select_regressor_epoch',
            'redshift_rows', 'Task', 'as_task', 'prunable_epochs', 'compile_model', 'epoch_path', 'saved_epochs',
            'atomic_savez', 'save_weights_atomic', 'device_record', 'training_sessions', 'sessions_summary',
-           'learning_rate_at', 'fit_epochs', 'source_record', 'train_network', 'load_epoch', 'branch_run']
+           'learning_rate_at', 'parse_lr_steps', 'fit_epochs', 'source_record', 'train_network', 'load_epoch',
+           'branch_run']
 
 # %% ../nbs/07_training.ipynb #578cfa36
 TRAINING_DEFAULTS = dict(learning_rate=0.005, batch_size=256, clipnorm=2.0, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
@@ -303,6 +304,14 @@ def learning_rate_at(epoch: int, learning_rate: float, lr_steps=None) -> float:
             rate = value
     return float(rate)
 
+
+def parse_lr_steps(texts) -> list[tuple[int, float]]:
+    "`lr_steps` from command-line texts 'EPOCH:RATE' (e.g. '326:0.0005'); ValueError names the form."
+    try:
+        return [(int(e), float(r)) for e, r in (t.split(":") for t in texts)]
+    except ValueError:
+        raise ValueError("a learning-rate step is EPOCH:RATE, e.g. 326:0.0005") from None
+
 # %% ../nbs/07_training.ipynb #0aa235de
 def fit_epochs(model: keras.Model, X, y, run_dir, epochs: int, batch_size: int = 256, seed: int = 0,
                label: str = "", verbose: bool = True, weights=None, learning_rate=None, lr_steps=None) -> pd.DataFrame:
@@ -423,11 +432,13 @@ def branch_run(source, run_dir, config: dict) -> int:
                          "only the learning rate after that epoch may differ")
     if (run_dir / "resume_state.npz").exists() or saved_epochs(run_dir):
         raise ValueError(f"{run_dir} already holds epochs: resume it, or branch into a new folder")
-    for folder in ("epochs", "selection"):
-        (run_dir / folder).mkdir(parents=True, exist_ok=True)
-        for path in sorted((source / folder).glob("*")) if (source / folder).is_dir() else []:
-            if folder == "selection" or int(path.name[6:10]) <= last:
-                _link_or_copy(path, run_dir / folder / path.name)
+    (run_dir / "selection").mkdir(parents=True, exist_ok=True)
+    for path in sorted((source / "selection").glob("*")):   # the cached scans of the epochs taken over
+        _link_or_copy(path, run_dir / "selection" / path.name)
+    epoch_path(run_dir, 1).parent.mkdir(exist_ok=True)
+    for epoch in saved_epochs(source):
+        if epoch <= last:
+            _link_or_copy(epoch_path(source, epoch), epoch_path(run_dir, epoch))
     for name in ("resume_state.npz", "history.csv", "sessions.jsonl"):
         if (source / name).exists():
             shutil.copy2(source / name, run_dir / name)

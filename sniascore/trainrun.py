@@ -18,7 +18,7 @@ from .model import MODELS_DIR
 from .modelcard import _jsonable, ship
 from .selection import epoch_predictions, epoch_table, plot_selection, prune_run
 from .training import (ARRAYS_SOURCE, CLASSIFIER, REGRESSOR, TASKS, TRAINING_DEFAULTS, saved_epochs,
-                                train_network, source_record)
+                                train_network, source_record, parse_lr_steps)
 
 # %% auto #0
 __all__ = ['TEMPLATE_WEIGHTS', 'template_weights', 'survey_arrays', 'fresh_sources', 'train_and_select', 'limit_threads',
@@ -84,11 +84,10 @@ def _train_all(data: dict, out: Path, epochs: dict, arch, seed: int, verbose: bo
     `lr_steps[NAME]`: that network's learning-rate steps; `branch_from`: a run whose `NAME` folders new runs start from (`branch_run`)."""
     for name, task in TASKS.items():
         X, y = _train_rows(task, data, sources)
-        steps = (lr_steps or {}).get(name)
         train_network(task, X, y, out / name, epochs.get(name), arch, seed, verbose,
                       data_record=_data_record(task, data, sources), weights=_train_weights(task, data, sources),
                       branch_from=None if branch_from is None else Path(branch_from) / name,
-                      **(dict(lr_steps=steps) if steps else {}), **training)
+                      lr_steps=(lr_steps or {}).get(name), **training)   # none or empty: one rate, nothing recorded
         keras.backend.clear_session()
 
 
@@ -158,15 +157,13 @@ def train_and_select(data: dict, out, epochs_classifier: int | None = None, epoc
                sources, lr_steps, branch_from, **training)
     tables, selected = _select_all(data, out, select_passes, every, seed, verbose)
     final = _final_evaluation(data, out, selected, final_passes, seed)
-    steps = {name: [list(s) for s in v] for name, v in (lr_steps or {}).items() if v}   # recorded only where used
     return dict(
         out=str(out), seed=seed, selected=selected, operating_points=final["operating_points"],
         **{f"{name}_table": table for name, table in tables.items()},
         selection=dict(select_passes=select_passes, final_passes=final_passes, every=every,
                        **{f"{name}_rule": task.rule for name, task in TASKS.items()}),
         validation=final["validation"], test=final["test"], sizes=_sizes(data),
-        training_data={name: _data_record(task, data, sources) for name, task in TASKS.items()},
-        **(dict(lr_steps=steps) if steps else {}))
+        training_data={name: _data_record(task, data, sources) for name, task in TASKS.items()})
 
 # %% ../nbs/07e_trainrun.ipynb #6d88dd81
 def _add_data_options(p: argparse.ArgumentParser) -> None:
@@ -236,10 +233,9 @@ def _parse_train_args(argv=None) -> argparse.Namespace:
     if REGRESSOR.name in args.fresh_networks and (args.augment_noise != "whole" or args.weight_templates):
         p.error("--augment-noise and --weight-templates set the regressor's augmented arrays, which --fresh-draws replaces")
     try:
-        args.lr_steps = {name: [(int(e), float(r)) for e, r in (s.split(":") for s in getattr(args, f"lr_step_{name}"))]
-                         for name in TASKS}
-    except ValueError:
-        p.error("--lr-step-NAME takes EPOCH:RATE, e.g. 326:0.0005")
+        args.lr_steps = {name: parse_lr_steps(getattr(args, f"lr_step_{name}")) for name in TASKS}
+    except ValueError as err:
+        p.error(f"--lr-step-NAME: {err}")
     return args
 
 # %% ../nbs/07e_trainrun.ipynb #7277d1ca
@@ -306,7 +302,7 @@ def train_cli(argv=None):
         train_network(task, *_train_rows(task, data, sources), Path(args.out) / task.name, epochs[task.name], arch,
                       args.seed, data_record=_data_record(task, data, sources), weights=_train_weights(task, data, sources),
                       batch_size=args.batch_size, branch_from=args.branch_from and Path(args.branch_from) / task.name,
-                      **(dict(lr_steps=args.lr_steps[task.name]) if args.lr_steps[task.name] else {}))
+                      lr_steps=args.lr_steps[task.name])
         return
     summary = train_and_select(data, args.out, epochs["classifier"], epochs["regressor"], arch, seed=args.seed,
                                select_passes=args.select_passes, final_passes=args.final_passes, every=args.every,
