@@ -2,8 +2,8 @@
 
 Writes `tests/data/frozen_predictions.npz`: score, sigma, redshift and redshift error (100 MC-dropout passes, seed 0)
 of the shipped classifier and regressor on the cached evaluation inputs (`nbs/cache/predictions.npz`), and the
-`classify` rows (score, sigma, decision, redshift) of the example spectra shipped in `sniascore/examples/`, with
-the processor that computed them. `tests/test_frozen.py` recomputes both and compares bit for bit on the same
+`classify` rows (score, sigma, decision, redshift; all passes, `stop_early=False`) of the example spectra shipped in
+`sniascore/examples/`, with the processor that computed them. `tests/test_frozen.py` recomputes both and compares bit for bit on the same
 processor (CPU kernels round differently on other processors; there it compares to 1e-6).
 
     python scripts/freeze_predictions.py          # only after a deliberate change of the models
@@ -33,7 +33,7 @@ def current(model=None) -> dict:
     with np.load(INPUTS) as f: ids, X = f['spectrum_id'].astype(str), f['X']
     p = model.predict(X, n_passes=N_PASSES, seed=SEED)
     examples = sorted(Path(str(files('sniascore') / 'examples')).glob('*.ascii'))
-    t = classify(examples, n_passes=N_PASSES, seed=SEED, model=model)
+    t = classify(examples, n_passes=N_PASSES, seed=SEED, model=model, stop_early=False)   # every pass: the models' own numbers
     return dict(spectrum_id=ids, score=p['score'].to_numpy(), score_err=p['score_err'].to_numpy(),
                 z=p['z'].to_numpy(), z_err=p['z_err'].to_numpy(),
                 example=np.array([Path(f).name for f in t['file']]),

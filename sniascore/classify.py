@@ -102,8 +102,8 @@ def _source_label(item, spectrum, i) -> str:
 PREPROCESS_CHUNK = 256  # spectra preprocessed together (the LOESS continuum is vectorised over a batch)
 RESULT_COLUMNS = ['file', 'spectrum_no', 'object', 'sniascore', 'sniascore_err', 'decision', 'redshift', 'redshift_err',
                   'redshift_source', 'redshift_host', 'redshift_host_err',
-                  'preset', 'min_score', 'max_sigma', 'n_passes', 'seed', 'model_version', 'status', 'reason',
-                  'warnings', 'sha256']
+                  'preset', 'min_score', 'max_sigma', 'n_passes', 'passes_run', 'seed', 'model_version', 'status',
+                  'reason', 'warnings', 'sha256']
 
 def _input_sha256(item) -> str:
     "SHA-256 of the bytes of a file input, taken before it is parsed ('' for arrays, or a file that cannot be read)."
@@ -179,7 +179,7 @@ def _preprocess(spectra, rows, idx):
     return X[finite], [i for i, ok in zip(kept, finite) if ok]
 
 # %% ../nbs/11_classify.ipynb #cd9367de
-def _score_chunks(model, spec_list, rows, cuts, n_passes, seed, progress):
+def _score_chunks(model, spec_list, rows, cuts, n_passes, seed, progress, stop_early=True):
     "MC-dropout scores (and redshifts of the accepted) into `rows`, chunk by chunk."
     from tqdm import tqdm
     todo = [i for i, r in enumerate(rows) if r['status'] == 'scored']
@@ -189,10 +189,10 @@ def _score_chunks(model, spec_list, rows, cuts, n_passes, seed, progress):
         X, kept = _preprocess(spec_list, rows, chunk)
         bar.update(len(chunk) - len(kept))
         if not kept: continue
-        decided = model.decide(X, cuts, n_passes=n_passes, seed=seed)  # a redshift only for the accepted (section 5.2)
+        decided = model.decide(X, cuts, n_passes=n_passes, seed=seed, stop_early=stop_early)  # z only for the accepted (section 5.2)
         for i, d in zip(kept, decided.itertuples()):
             rows[i].update(sniascore=float(d.score), sniascore_err=float(d.score_err), _passed=bool(d.passed),
-                           _why=d.reason, _z=float(d.z), _z_err=float(d.z_err))
+                           _why=d.reason, _z=float(d.z), _z_err=float(d.z_err), passes_run=int(d.passes_run))
         bar.update(len(kept))
     bar.close()
 
@@ -227,32 +227,32 @@ def _finish_row(r, cuts, n_passes, seed, version):
              redshift_host_err=r.get('redshift_host_err', np.nan) if is_ia else np.nan,
              preset=cuts['preset'], min_score=cuts['min_score'],
              max_sigma=np.nan if cuts['max_sigma'] is None else cuts['max_sigma'],
-             n_passes=n_passes, seed=seed, model_version=version)
+             n_passes=n_passes, passes_run=r.get('passes_run', 0) if scored else 0, seed=seed, model_version=version)
     if scored and not is_ia: r['reason'] = '; '.join(t for t in (why, r['reason']) if t)
     if scored and r['warnings']: _add_note(r, 'reason', f"score computed on altered data: {r['warnings']}")
 
 def classify_batch(spectra, preset=DEFAULT_PRESET, n_passes=100, seed=0, min_score=None, max_sigma=None, model=None,
-                   progress=False):
+                   progress=False, stop_early=True):
     "Like `classify`, but also returns the list of `Spectrum` objects, one per row (None where unreadable)."
     items = [spectra] if _is_single(spectra) else list(spectra)
     model = get_model(model)
     cuts = cuts_for(preset, min_score, max_sigma, model=model)
     spec_list, rows = _prepare(items, progress)
-    _score_chunks(model, spec_list, rows, cuts, n_passes, seed, progress)
+    _score_chunks(model, spec_list, rows, cuts, n_passes, seed, progress, stop_early)
     _host_redshifts(spec_list, rows)
     version = model_version(model)
     for r in rows: _finish_row(r, cuts, n_passes, seed, version)
     return pd.DataFrame(rows, columns=RESULT_COLUMNS), spec_list
 
 def classify(spectra, preset=DEFAULT_PRESET, n_passes=100, seed=0, min_score=None, max_sigma=None, model=None,
-             progress=False) -> pd.DataFrame:
+             progress=False, stop_early=True) -> pd.DataFrame:
     "Classify `spectra` (paths, `Spectrum`s, arrays; one or many): one row per spectrum, see the table above."
-    return classify_batch(spectra, preset, n_passes, seed, min_score, max_sigma, model, progress)[0]
+    return classify_batch(spectra, preset, n_passes, seed, min_score, max_sigma, model, progress, stop_early)[0]
 
 # %% ../nbs/11_classify.ipynb #1a8636ba
 OUTPUT_COLUMNS = ['file', 'spectrum_no', 'object', 'decision', 'sniascore', 'sniascore_err', 'redshift', 'redshift_err',
                   'redshift_source', 'redshift_host', 'redshift_host_err',
-                  'status', 'reason', 'warnings', 'preset', 'min_score', 'max_sigma', 'n_passes', 'seed',
+                  'status', 'reason', 'warnings', 'preset', 'min_score', 'max_sigma', 'n_passes', 'passes_run', 'seed',
                   'model_version', 'sha256']
 
 def output_table(table) -> pd.DataFrame:

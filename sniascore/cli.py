@@ -41,6 +41,9 @@ def _model_options() -> argparse.ArgumentParser:
     g.add_argument('--min-score', type=unit_float, default=None, help="minimum score, replacing the preset's")
     g.add_argument('--max-sigma', type=positive_float, default=None, help="maximum MC-dropout sigma, replacing the preset's")
     g.add_argument('--passes', type=positive_int, default=100, help='MC-dropout passes (default: %(default)s)')
+    g.add_argument('--all-passes', action='store_true',
+                   help="run every pass for every spectrum (default: stop a spectrum's passes once its decision "
+                        "cannot change; the decisions are the same, its score comes from the passes run)")
     g.add_argument('--seed', type=non_negative_int, default=0, help='random seed of the dropout passes (default: %(default)s)')
     g.add_argument('--model', default=None, type=_model_dir,
                    help="another model: a shipped model's name ('paper') or a folder (default: $SNIASCORE_MODEL, else the shipped default)")
@@ -148,7 +151,7 @@ def cmd_batch(args) -> int:
     from sniascore.engine import reclassify
     table = reclassify(args.paths, args.out, scheduler=args.scheduler, workers=args.workers, chunk=args.chunk,
                        preset=args.preset, n_passes=args.passes, seed=args.seed, min_score=args.min_score,
-                       max_sigma=args.max_sigma, model=args.model, progress=not args.quiet)
+                       max_sigma=args.max_sigma, model=args.model, progress=not args.quiet, stop_early=not args.all_passes)
     counts = table['decision'].value_counts()
     print(f"{len(table)} rows in {args.out}: {counts.get('Ia', 0)} Ia, {counts.get('not confident', 0)} not confident, "
           f"{counts.get('unscored', 0)} unscored", file=sys.stderr)

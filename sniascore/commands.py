@@ -156,7 +156,8 @@ def cmd_classify(args) -> int:
     classify_module, model = _load(args)
     paths = [e.path for e in entries if e.status == 'file']
     table, _ = classify_module.classify_batch(paths, args.preset, args.passes, args.seed, args.min_score, args.max_sigma,
-                                              model, progress=not args.quiet and len(paths) > 1)
+                                              model, progress=not args.quiet and len(paths) > 1,
+                                              stop_early=not args.all_passes)
     from sniascore.headers import write_headers
     failed = write_headers(table) if args.write_header else 0
     table = _entry_rows(entries, table, args.verbose)
@@ -188,7 +189,8 @@ def cmd_watch(args) -> int:
         watch(folder, out=args.out, state=args.state, poll=args.poll, settle=args.settle,
               incomplete_wait=args.incomplete_wait, max_time=args.max_time, max_files=args.max_files,
               write_header=args.write_header, preset=args.preset, n_passes=args.passes, seed=args.seed,
-              min_score=args.min_score, max_sigma=args.max_sigma, model=model, log=lambda s: print(s, flush=True), stop=stop)
+              min_score=args.min_score, max_sigma=args.max_sigma, model=model, log=lambda s: print(s, flush=True), stop=stop,
+              stop_early=not args.all_passes)
     finally:
         for sig, handler in previous.items(): signal.signal(sig, handler)
     return EXIT_OK
@@ -202,7 +204,8 @@ def cmd_report(args) -> int:
     from sniascore.tns import tns_report
     paths = [e.path for e in entries if e.status == 'file']
     table, spectra = classify_module.classify_batch(paths, args.preset, args.passes, args.seed, args.min_score,
-                                                    args.max_sigma, model, progress=not args.quiet and len(paths) > 1)
+                                                    args.max_sigma, model, progress=not args.quiet and len(paths) > 1,
+                                                    stop_early=not args.all_passes)
     report = tns_report(table, spectra, classifier=args.classifier, group_id=args.group_id)
     text = json.dumps(report, indent=2)
     if args.out: Path(args.out).write_text(text + '\n')
@@ -226,7 +229,7 @@ def cmd_plot(args) -> int:
     classify_module, model = _load(args)
     from sniascore.plot import pass_scores, plot_classification
     table, spectra = classify_module.classify_batch([str(path)], args.preset, args.passes, args.seed, args.min_score,
-                                                    args.max_sigma, model)
+                                                    args.max_sigma, model, stop_early=not (args.all_passes or args.mc))
     row, spectrum = table.iloc[0], spectra[0]
     if spectrum is None:
         print(f"sniascore plot: {path}: unreadable: {row['reason']}", file=sys.stderr); return EXIT_UNSCORED

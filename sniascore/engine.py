@@ -216,11 +216,12 @@ def run_search(space, survey_dir, out, *, scheduler: str | None = None, workers:
     return results_table(driver.study)
 
 # %% ../nbs/07b_engine.ipynb #4619bfdb
-def _classify_chunk(paths, preset, n_passes, seed, min_score, max_sigma, model):
+def _classify_chunk(paths, preset, n_passes, seed, min_score, max_sigma, model, stop_early=True):
     "Classify `paths` in a worker with its once-loaded model: the output table of `classify_batch`."
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from sniascore.classify import classify_batch, get_model, output_table
-    table, _ = classify_batch(list(paths), preset, n_passes, seed, min_score, max_sigma, get_model(model))
+    table, _ = classify_batch(list(paths), preset, n_passes, seed, min_score, max_sigma, get_model(model),
+                              stop_early=stop_early)
     return output_table(table)
 
 # %% ../nbs/07b_engine.ipynb #c74fe905
@@ -253,9 +254,10 @@ def _write_rows(out: Path, parts: list, order: dict) -> pd.DataFrame:
 # %% ../nbs/07b_engine.ipynb #f4fb715e
 def reclassify(inputs, out, *, scheduler: str | None = None, workers: int = 2, chunk: int = 100, preset: str = "strict",
                n_passes: int = 100, seed: int = 0, min_score=None, max_sigma=None, model=None, progress: bool = True,
-               serial: bool = False) -> pd.DataFrame:
+               serial: bool = False, stop_early: bool = True) -> pd.DataFrame:
     """Classify every spectrum file of `inputs` on Dask workers into the CSV `out`, skipping files already there with
-    the same SHA-256; returns the whole table. `serial=True`: in this process, for reference."""
+    the same SHA-256; returns the whole table. `serial=True`: in this process, for reference; `stop_early`: as
+    `sniascore.classify.classify`."""
     from sniascore.files import spectrum_paths
     out = Path(out)
     paths = list(dict.fromkeys(spectrum_paths(inputs)))  # in order, each file once
@@ -268,7 +270,7 @@ def reclassify(inputs, out, *, scheduler: str | None = None, workers: int = 2, c
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(paths), initial=len(paths) - len(todo), unit="file", desc="reclassify", file=sys.stderr)
-    args = (preset, n_passes, seed, min_score, max_sigma, model)
+    args = (preset, n_passes, seed, min_score, max_sigma, model, stop_early)
     def add(table, n):
         parts.append(table)
         _write_rows(out, parts, order)

@@ -5,6 +5,8 @@
 # %% ../nbs/09a_host_lines.ipynb #89a035dd
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import ndimage, optimize, special
 
@@ -87,14 +89,19 @@ def group_profiles(wave, z, resolution: float = RESOLUTION, groups=LINE_GROUPS) 
     group flux of 1; Gaussian lines of FWHM lambda / `resolution` integrated over the pixels."""
     z = np.atleast_1d(np.asarray(z, float))
     edges = pixel_edges(np.asarray(wave, float))
+    widths = (edges[1:] - edges[:-1])[None, :]
+    lines = [(g, rest, ratio / sum(r for _, r in group)) for g, group in enumerate(groups.values()) for rest, ratio in group]
     out = np.zeros((len(z), len(groups), len(wave)))
-    for g, lines in enumerate(groups.values()):
-        total = sum(r for _, r in lines)
-        for rest, ratio in lines:
-            centre = rest * (1.0 + z)[:, None]
-            sigma = centre / resolution / (2.0 * np.sqrt(2.0 * np.log(2.0)))
-            cdf = special.ndtr((edges[None, :] - centre) / sigma)
-            out[:, g] += ratio / total * np.diff(cdf, axis=1) / np.diff(edges)[None, :]
+    # one redshift (the fit calls this ~100 times a spectrum): all lines in one array, as Python's overhead dominates;
+    # many (the search grid): line by line, as memory does. Same arithmetic either way, so the same bits.
+    for part in ([lines] if len(z) <= 8 else [[line] for line in lines]):
+        rest = np.array([r for _, r, _ in part])
+        centre = rest[None, :] * (1.0 + z)[:, None]
+        sigma = centre / resolution / (2.0 * np.sqrt(2.0 * np.log(2.0)))
+        cdf = special.ndtr((edges[None, None, :] - centre[..., None]) / sigma[..., None])
+        mass = cdf[..., 1:] - cdf[..., :-1]
+        for j, (g, _, share) in enumerate(part):
+            out[:, g] += share * mass[:, j] / widths
     return out
 
 
@@ -109,9 +116,19 @@ def in_range(wave, z, resolution: float = RESOLUTION, groups=LINE_GROUPS) -> np.
     return ok
 
 # %% ../nbs/09a_host_lines.ipynb #ee4935e5
+@functools.lru_cache(maxsize=8)
+def _cached_profiles(wave_bytes: bytes, z_bytes: bytes, resolution: float, groups_items: tuple) -> np.ndarray:
+    "`group_profiles` of a search grid, kept for the next spectrum on the same pixels (SEDM's are often the same); read-only."
+    P = group_profiles(np.frombuffer(wave_bytes), np.frombuffer(z_bytes), resolution, dict(groups_items))
+    P.setflags(write=False)
+    return P
+
+
 def line_snr(wave, resid, var, z, resolution: float = RESOLUTION, groups=LINE_GROUPS):
     "Matched-filter flux, flux error and S/N of every line group at every trial z: three (n_z, n_groups) arrays."
-    P = group_profiles(wave, z, resolution, groups)
+    z = np.atleast_1d(np.asarray(z, float))
+    P = (_cached_profiles(np.asarray(wave, float).tobytes(), z.tobytes(), float(resolution), tuple(groups.items()))
+         if len(z) > 8 else group_profiles(wave, z, resolution, groups))
     w = 1.0 / var
     num = np.einsum('zgp,p->zg', P, resid * w)
     den = np.einsum('zgp,p->zg', P * P, w)

@@ -30,7 +30,8 @@ from .preprocessing import N_BINS  # the length of the preprocessed spectrum
 # %% auto #0
 __all__ = ['CLASSES', 'DEFAULT_ARCH', 'MODELS_DIR', 'ModelError', 'MCDropout', 'build_body', 'build_classifier',
            'build_regressor', 'mbe_mae_loss', 'mc_dropout_layers', 'dropout_layout', 'spectrum_keys', 'dropout_rates',
-           'dropout_masks', 'mc_predict', 'sha256_file', 'SNIascore', 'load']
+           'mask_stream', 'dropout_masks', 'mc_predict', 'cannot_pass', 'mc_predict_staged', 'sha256_file', 'SNIascore',
+           'load']
 
 # %% ../nbs/06_architecture.ipynb #12be1855
 CLASSES = ("NotSNIa", "SNIa")  # order of the classifier's softmax outputs: P(SN Ia) is column 1
@@ -203,10 +204,14 @@ def dropout_rates(layout: list) -> np.ndarray:
                           + [np.full(int(np.prod(shape)), rate, np.float32) for _, rate, shape in layout])
 
 
+def mask_stream(key, seed: int = 0) -> np.random.Generator:
+    "The random stream of one spectrum's keep-masks, from (seed, spectrum key): pass after pass, one row per pass."
+    return np.random.default_rng(np.random.SeedSequence([int(seed), 20210707, *(int(k) for k in key)]))
+
+
 def dropout_masks(key, rates: np.ndarray, n_passes: int, seed: int = 0) -> np.ndarray:
-    "Keep-masks of one spectrum for `n_passes` passes, `(n_passes, n_mask)` bool, from (seed, spectrum key)."
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 20210707, *(int(k) for k in key)]))
-    return rng.random((n_passes, rates.size), dtype=np.float32) >= rates
+    "Keep-masks of one spectrum for `n_passes` passes, `(n_passes, n_mask)` bool: the first rows of its `mask_stream`."
+    return mask_stream(key, seed).random((n_passes, rates.size), dtype=np.float32) >= rates
 
 
 def _as_batch(X, n_bins: int) -> np.ndarray:
@@ -248,6 +253,59 @@ def mc_predict(model: keras.Model, X, n_passes: int = 100, seed: int = 0, max_ro
     mean, std = values.mean(0), values.std(0, ddof=1)
     return (mean, std, values) if return_passes else (mean, std)
 
+# %% ../nbs/06_architecture.ipynb #8ca2b27b
+def cannot_pass(values, n_passes: int, min_score: float, max_sigma: float | None = None,
+                margin: float = 1e-6) -> np.ndarray:
+    """For each spectrum (column of `values`, its first k of `n_passes` MC passes, each in [0, 1]): True when no values
+    of the other passes can bring the mean to `min_score` with a spread (ddof=1) of at most `max_sigma`."""
+    values = np.asarray(values, float)
+    k = len(values)
+    if not 0 < k < n_passes:
+        raise ValueError(f"needs between 1 and {n_passes - 1} passes, got {k}")
+    share = k / n_passes
+    mean, var = values.mean(0), values.var(0)
+    needed = (min_score - share * mean) / (1 - share)   # the least mean the other passes must have
+    rest = np.maximum(mean, needed)
+    out = rest > 1 + margin
+    if max_sigma is not None:
+        least_var = (share * var + share * (1 - share) * (rest - mean) ** 2) * n_passes / (n_passes - 1)
+        out |= least_var > max_sigma ** 2 + margin
+    return out
+
+# %% ../nbs/06_architecture.ipynb #2338a3b8
+def mc_predict_staged(model: keras.Model, X, n_passes: int = 100, seed: int = 0, stop=None, every: int | None = None,
+                      max_rows: int = 1000):
+    """`mc_predict` in stages of `every` passes (default a fifth of `n_passes`); after each stage, spectra where
+    `stop(their passes so far (k, n), n_passes)` is True get no more. Returns (mean, std, passes run per spectrum)."""
+    every = max(2, n_passes // 5) if every is None else every
+    if n_passes < 2 or every < 2:
+        raise ValueError("n_passes and every must be at least 2 to estimate a spread")
+    X = _as_batch(X, model.input_shape[1])
+    n = len(X)
+    forward, layout = _forward_fn(model)
+    rates = dropout_rates(layout)
+    streams = [mask_stream(key, seed) for key in spectrum_keys(X)]
+    values = np.full((n_passes, n), np.nan)
+    active, done = np.arange(n), 0
+    used = np.zeros(n, int)
+    while done < n_passes and active.size:
+        k = min(every, n_passes - done)
+        per_call = max(1, max_rows // k)
+        for start in range(0, active.size, per_call):
+            idx = active[start:start + per_call]
+            rows = np.repeat(X[idx], k, axis=0)   # spectrum-major, as in mc_predict
+            keep = np.concatenate([streams[i].random((k, rates.size), dtype=np.float32) >= rates for i in idx])
+            out = np.asarray(forward(rows, keep))
+            out = out[:, 1] if out.shape[-1] == 2 else out[:, 0]
+            values[done:done + k, idx] = out.reshape(-1, k).T
+        done += k
+        used[active] = done
+        if stop is not None and done < n_passes:
+            active = active[~np.asarray(stop(values[:done, active], n_passes), bool)]
+    mean = np.array([values[:u, i].mean() for i, u in enumerate(used)])
+    std = np.array([values[:u, i].std(ddof=1) for i, u in enumerate(used)])
+    return mean, std, used
+
 # %% ../nbs/06_architecture.ipynb #7cd586ed
 def sha256_file(path) -> str:
     "SHA-256 hex digest of a file."
@@ -280,12 +338,17 @@ class SNIascore:
         z, z_err = mc_predict(self.regressor, X, n_passes=n_passes, seed=seed)
         return pd.DataFrame(dict(score=score, score_err=score_err, z=z, z_err=z_err))
 
-    def decide(self, X, cuts=DEFAULT_PRESET, n_passes: int = 100, seed: int = 0) -> pd.DataFrame:
-        "score, score_err, passed, decision, reason, z, z_err of `X` at `cuts` (a preset or a cuts dict); z only if passed."
+    def decide(self, X, cuts=DEFAULT_PRESET, n_passes: int = 100, seed: int = 0, stop_early: bool = True) -> pd.DataFrame:
+        """score, score_err, passed, decision, reason, z, z_err and passes_run of `X` at `cuts` (a preset or a cuts dict);
+        z only if passed. `stop_early`: no more passes for a spectrum once `cannot_pass` (same decisions, fewer passes)."""
         cuts = self.cuts(cuts) if isinstance(cuts, str) else cuts
-        score, score_err = mc_predict(self.classifier, X, n_passes=n_passes, seed=seed)
+        if stop_early:
+            stop = lambda values, n: cannot_pass(values, n, cuts["min_score"], cuts.get("max_sigma"))
+            score, score_err, run = mc_predict_staged(self.classifier, X, n_passes=n_passes, seed=seed, stop=stop)
+        else:
+            (score, score_err), run = mc_predict(self.classifier, X, n_passes=n_passes, seed=seed), np.full(len(X), n_passes)
         out = pd.concat([pd.DataFrame(dict(score=score, score_err=score_err)), decide(score, score_err, cuts)], axis=1)
-        out["z"], out["z_err"] = np.nan, np.nan
+        out["z"], out["z_err"], out["passes_run"] = np.nan, np.nan, run
         accepted = np.flatnonzero(out["passed"].to_numpy())
         if accepted.size:
             z, z_err = mc_predict(self.regressor, np.asarray(X)[accepted], n_passes=n_passes, seed=seed)

@@ -73,9 +73,9 @@ def object_names(names) -> set:
 
 # %% ../nbs/10a_real_spectra.ipynb #d7718711
 def score(items, model=None, n_passes: int = N_PASSES, seed: int = SEED) -> pd.DataFrame:
-    "`sniascore.classify.classify` with no cut, so every scored spectrum also gets its redshift: one row per input."
+    "`sniascore.classify.classify` with no cut and every pass, so every scored spectrum also gets its redshift: one row per input."
     from sniascore.classify import classify
-    return classify(list(items), preset=None, min_score=0.0, n_passes=n_passes, seed=seed, model=model)
+    return classify(list(items), preset=None, min_score=0.0, n_passes=n_passes, seed=seed, model=model, stop_early=False)
 
 
 def preset_cuts(model=None) -> dict:

@@ -107,9 +107,9 @@ def _check_and_write(path: Path, rows: pd.DataFrame, write_header: bool):
         return now
 
 # %% ../nbs/11b_watch.ipynb #0960c1e8
-def _classify_ready(ready, done, cuts_args, write_header, model):
+def _classify_ready(ready, done, cuts_args, write_header, model, stop_early=True):
     "Classify `ready` [(path, note)], check and record each file; returns (rows to append, names to redo)."
-    table, _ = classify_batch([str(p) for p, _ in ready], *cuts_args, model=model)
+    table, _ = classify_batch([str(p) for p, _ in ready], *cuts_args, model=model, stop_early=stop_early)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ')[:-4] + 'Z'
     keep, redo = [], []
     for p, note in ready:
@@ -149,7 +149,7 @@ def format_row(r) -> str:
 # %% ../nbs/11b_watch.ipynb #2d4fd701
 def watch(directory, *, out=None, state=None, poll=0.25, settle=0.5, incomplete_wait=INCOMPLETE_WAIT_S, max_time=None,
           max_files=None, write_header=False, preset=DEFAULT_PRESET, n_passes=100, seed=0, min_score=None, max_sigma=None,
-          model=None, log=print, stop=None) -> pd.DataFrame:
+          model=None, log=print, stop=None, stop_early=True) -> pd.DataFrame:
     "Classify each finished spectrum in `directory` as it appears or changes (see above); returns this run's rows."
     stop = stop or threading.Event()  # set it (e.g. from a signal handler) to end the loop between two batches
     model = get_model(model)
@@ -161,7 +161,8 @@ def watch(directory, *, out=None, state=None, poll=0.25, settle=0.5, incomplete_
         ready = _ready_files(stable, done, incomplete_wait)
         if max_files is not None: ready = ready[:max(0, max_files - sum(len(r) for r in session))]
         if ready:
-            rows, redo = _classify_ready(ready, done, (preset, n_passes, seed, min_score, max_sigma), write_header, model)
+            rows, redo = _classify_ready(ready, done, (preset, n_passes, seed, min_score, max_sigma), write_header, model,
+                                         stop_early)
             for name in redo: seen.pop(name, None); log(f'{name}: changed while it was classified; classifying it again')
             if len(rows): append_results(out, rows); session.append(rows)
             for _, r in rows.iterrows(): log(format_row(r))
