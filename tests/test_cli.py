@@ -109,7 +109,8 @@ def night(tmp_path_factory):
 
 
 COLUMNS = ['file', 'spectrum_no', 'object', 'decision', 'sniascore', 'sniascore_err', 'redshift', 'redshift_err',
-           'redshift_source', 'redshift_host', 'redshift_host_err', 'status', 'reason', 'warnings', 'preset', 'min_score', 'max_sigma', 'n_passes', 'seed', 'model_version',
+           'redshift_source', 'redshift_host', 'redshift_host_err', 'status', 'reason', 'warnings', 'preset', 'min_score', 'max_sigma', 'n_passes', 'passes_run', 'seed',
+           'model_version',
            'sha256']  # the order the README documents
 
 
