@@ -33,7 +33,7 @@ def main():
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     from sniascore.classify import classify, get_model, model_version
     from sniascore.commands import example_paths
-    from sniascore.preprocessing import preprocess_spectra
+    from sniascore.preprocessing import N_BINS, preprocess_spectra
     from sniascore.files import read_spectrum
     model = get_model(args.model)
     t_load = time.perf_counter() - t0
@@ -47,7 +47,7 @@ def main():
     print(f'import TensorFlow + sniascore, load model: {t_load:.1f} s')
 
     classify(paths[0], n_passes=args.passes, model=model)  # warm-up: traces the forward pass
-    model.predict(np.zeros((1, 209), np.float32), n_passes=2)  # and the redshift network's, as `sniascore watch` does
+    model.predict(np.zeros((1, N_BINS), np.float32), n_passes=2)  # and the redshift network's, as `sniascore watch` does
     times = []
     for k in range(args.repeats):
         t = time.perf_counter()

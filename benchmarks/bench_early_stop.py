@@ -25,10 +25,11 @@ def main():
     from sniascore.datasets import load_survey
     from sniascore.decisions import PRESETS
     from sniascore.predictions import split_arrays
+    from sniascore.preprocessing import N_BINS
     model = get_model(args.model)
     survey = load_survey(args.survey)
     print(f'model: {model_version(model)}; survey {args.survey}; {args.passes} passes; {os.cpu_count()} CPUs visible')
-    model.decide(np.zeros((2, 209), np.float32), n_passes=args.passes)   # tracing, outside the timings
+    model.decide(np.zeros((2, N_BINS), np.float32), n_passes=args.passes)   # tracing, outside the timings
     print(f"{'split':10s} {'preset':9s} {'spectra':>7s} {'Ia (all passes)':>15s} {'decisions differ':>16s} "
           f"{'passes run':>10s} {'s, all':>7s} {'s, early':>8s}")
     for split in args.splits:

@@ -84,6 +84,9 @@ def pixel_edges(wave) -> np.ndarray:
     return np.concatenate([[2 * wave[0] - mid[0]], mid, [2 * wave[-1] - mid[-1]]])
 
 
+_FEW_Z = 8   # up to this many redshifts: all lines in one array; more (a search grid): line by line, cached by line_snr
+
+
 def group_profiles(wave, z, resolution: float = RESOLUTION, groups=LINE_GROUPS) -> np.ndarray:
     """(n_z, n_groups, n_pix): mean flux density in each pixel of every line group at redshift(s) `z` for a total
     group flux of 1; Gaussian lines of FWHM lambda / `resolution` integrated over the pixels."""
@@ -94,7 +97,7 @@ def group_profiles(wave, z, resolution: float = RESOLUTION, groups=LINE_GROUPS) 
     out = np.zeros((len(z), len(groups), len(wave)))
     # one redshift (the fit calls this ~100 times a spectrum): all lines in one array, as Python's overhead dominates;
     # many (the search grid): line by line, as memory does. Same arithmetic either way, so the same bits.
-    for part in ([lines] if len(z) <= 8 else [[line] for line in lines]):
+    for part in ([lines] if len(z) <= _FEW_Z else [[line] for line in lines]):
         rest = np.array([r for _, r, _ in part])
         centre = rest[None, :] * (1.0 + z)[:, None]
         sigma = centre / resolution / (2.0 * np.sqrt(2.0 * np.log(2.0)))
@@ -128,7 +131,7 @@ def line_snr(wave, resid, var, z, resolution: float = RESOLUTION, groups=LINE_GR
     "Matched-filter flux, flux error and S/N of every line group at every trial z: three (n_z, n_groups) arrays."
     z = np.atleast_1d(np.asarray(z, float))
     P = (_cached_profiles(np.asarray(wave, float).tobytes(), z.tobytes(), float(resolution), tuple(groups.items()))
-         if len(z) > 8 else group_profiles(wave, z, resolution, groups))
+         if len(z) > _FEW_Z else group_profiles(wave, z, resolution, groups))
     w = 1.0 / var
     num = np.einsum('zgp,p->zg', P, resid * w)
     den = np.einsum('zgp,p->zg', P * P, w)

@@ -227,6 +227,39 @@ def _as_batch(X, n_bins: int) -> np.ndarray:
         raise ValueError("preprocessed spectra contain NaN or infinite values")
     return X
 
+# %% ../nbs/06_architecture.ipynb #5dffb589
+def _mc_passes(model, X, n_passes: int, seed: int, stop=None, every: int | None = None, max_rows: int = 1000):
+    """(mean, std, passes run, all passes `(n_passes, n)`, NaN where not run): the passes in stages of `every` (default all
+    at once); after a stage, spectra where `stop(their passes so far, n_passes)` is True get no more (`mc_predict_staged`)."""
+    every = n_passes if every is None else every
+    if n_passes < 2 or every < 2:
+        raise ValueError("n_passes and every must be at least 2 to estimate a spread")
+    X = _as_batch(X, model.input_shape[1])
+    forward, layout = _forward_fn(model)
+    rates = dropout_rates(layout)
+    streams = [mask_stream(key, seed) for key in spectrum_keys(X)]   # rows of dropout_masks, stage after stage
+    values, used = np.full((n_passes, len(X)), np.nan), np.zeros(len(X), int)
+    active, done = np.arange(len(X)), 0
+    while done < n_passes and active.size:
+        k = min(every, n_passes - done)
+        per_call = max(1, max_rows // k)  # spectra per compiled call
+        for start in range(0, active.size, per_call):
+            idx = active[start:start + per_call]
+            rows = np.repeat(X[idx], k, axis=0)  # spectrum-major: spectrum i is rows i*k...
+            keep = np.concatenate([streams[i].random((k, rates.size), dtype=np.float32) >= rates for i in idx])
+            out = np.asarray(forward(rows, keep))
+            out = out[:, 1] if out.shape[-1] == 2 else out[:, 0]
+            values[done:done + k, idx] = out.reshape(-1, k).T
+        done += k
+        used[active] = done
+        if stop is not None and done < n_passes:
+            active = active[~np.asarray(stop(values[:done, active], n_passes), bool)]
+    mean, std = np.empty(len(X)), np.empty(len(X))
+    for u in np.unique(used):   # spectra with the same number of passes together: the same sums as one array
+        block = np.ascontiguousarray(values[:u][:, used == u])   # C order, as mc_predict's array: the same rounding
+        mean[used == u], std[used == u] = block.mean(0), block.std(0, ddof=1)
+    return mean, std, used, values
+
 # %% ../nbs/06_architecture.ipynb #2a310eb8
 def mc_predict(model: keras.Model, X, n_passes: int = 100, seed: int = 0, max_rows: int = 1000,
                return_passes: bool = False):
@@ -235,22 +268,7 @@ def mc_predict(model: keras.Model, X, n_passes: int = 100, seed: int = 0, max_ro
     Each spectrum's dropout masks are drawn from `seed` and the spectrum's own bytes, so its passes do not depend on
     the rest of the batch. Spectra are packed into compiled calls of at most `max_rows` rows (spectra x passes).
     `return_passes=True` also returns every pass, `(n_passes, n)`."""
-    if n_passes < 2:
-        raise ValueError("n_passes must be at least 2 to estimate a spread")
-    X = _as_batch(X, model.input_shape[1])
-    n = len(X)
-    forward, layout = _forward_fn(model)
-    rates, keys = dropout_rates(layout), spectrum_keys(X)
-    values = np.empty((n_passes, n), np.float64)
-    per_call = max(1, max_rows // n_passes)  # spectra per compiled call
-    for start in range(0, n, per_call):
-        chunk = slice(start, min(start + per_call, n))
-        rows = np.repeat(X[chunk], n_passes, axis=0)  # spectrum-major: spectrum i is rows i*n_passes...
-        keep = np.concatenate([dropout_masks(key, rates, n_passes, seed) for key in keys[chunk]])
-        out = np.asarray(forward(rows, keep))
-        out = out[:, 1] if out.shape[-1] == 2 else out[:, 0]
-        values[:, chunk] = out.reshape(-1, n_passes).T
-    mean, std = values.mean(0), values.std(0, ddof=1)
+    mean, std, _, values = _mc_passes(model, X, n_passes, seed, max_rows=max_rows)
     return (mean, std, values) if return_passes else (mean, std)
 
 # %% ../nbs/06_architecture.ipynb #8ca2b27b
@@ -275,36 +293,10 @@ def cannot_pass(values, n_passes: int, min_score: float, max_sigma: float | None
 # %% ../nbs/06_architecture.ipynb #2338a3b8
 def mc_predict_staged(model: keras.Model, X, n_passes: int = 100, seed: int = 0, stop=None, every: int | None = None,
                       max_rows: int = 1000):
-    """`mc_predict` in stages of `every` passes (default a fifth of `n_passes`); after each stage, spectra where
-    `stop(their passes so far (k, n), n_passes)` is True get no more. Returns (mean, std, passes run per spectrum)."""
-    every = max(2, n_passes // 5) if every is None else every
-    if n_passes < 2 or every < 2:
-        raise ValueError("n_passes and every must be at least 2 to estimate a spread")
-    X = _as_batch(X, model.input_shape[1])
-    n = len(X)
-    forward, layout = _forward_fn(model)
-    rates = dropout_rates(layout)
-    streams = [mask_stream(key, seed) for key in spectrum_keys(X)]
-    values = np.full((n_passes, n), np.nan)
-    active, done = np.arange(n), 0
-    used = np.zeros(n, int)
-    while done < n_passes and active.size:
-        k = min(every, n_passes - done)
-        per_call = max(1, max_rows // k)
-        for start in range(0, active.size, per_call):
-            idx = active[start:start + per_call]
-            rows = np.repeat(X[idx], k, axis=0)   # spectrum-major, as in mc_predict
-            keep = np.concatenate([streams[i].random((k, rates.size), dtype=np.float32) >= rates for i in idx])
-            out = np.asarray(forward(rows, keep))
-            out = out[:, 1] if out.shape[-1] == 2 else out[:, 0]
-            values[done:done + k, idx] = out.reshape(-1, k).T
-        done += k
-        used[active] = done
-        if stop is not None and done < n_passes:
-            active = active[~np.asarray(stop(values[:done, active], n_passes), bool)]
-    mean = np.array([values[:u, i].mean() for i, u in enumerate(used)])
-    std = np.array([values[:u, i].std(ddof=1) for i, u in enumerate(used)])
-    return mean, std, used
+    """`mc_predict` in stages of `every` passes (default: a fifth of `n_passes` with a `stop`, all at once without); after
+    each stage, spectra where `stop(their passes so far (k, n), n_passes)` is True get no more. (mean, std, passes run)."""
+    every = max(2, n_passes // 5) if every is None and stop is not None else every
+    return _mc_passes(model, X, n_passes, seed, stop, every, max_rows)[:3]
 
 # %% ../nbs/06_architecture.ipynb #7cd586ed
 def sha256_file(path) -> str:
@@ -339,14 +331,10 @@ class SNIascore:
         return pd.DataFrame(dict(score=score, score_err=score_err, z=z, z_err=z_err))
 
     def decide(self, X, cuts=DEFAULT_PRESET, n_passes: int = 100, seed: int = 0, stop_early: bool = True) -> pd.DataFrame:
-        """score, score_err, passed, decision, reason, z, z_err and passes_run of `X` at `cuts` (a preset or a cuts dict);
-        z only if passed. `stop_early`: no more passes for a spectrum once `cannot_pass` (same decisions, fewer passes)."""
+        "score, score_err, passed, decision, reason, z, z_err (if passed), passes_run at `cuts`; `stop_early`: see `cannot_pass`."
         cuts = self.cuts(cuts) if isinstance(cuts, str) else cuts
-        if stop_early:
-            stop = lambda values, n: cannot_pass(values, n, cuts["min_score"], cuts.get("max_sigma"))
-            score, score_err, run = mc_predict_staged(self.classifier, X, n_passes=n_passes, seed=seed, stop=stop)
-        else:
-            (score, score_err), run = mc_predict(self.classifier, X, n_passes=n_passes, seed=seed), np.full(len(X), n_passes)
+        stop = (lambda values, n: cannot_pass(values, n, cuts["min_score"], cuts.get("max_sigma"))) if stop_early else None
+        score, score_err, run = mc_predict_staged(self.classifier, X, n_passes=n_passes, seed=seed, stop=stop)
         out = pd.concat([pd.DataFrame(dict(score=score, score_err=score_err)), decide(score, score_err, cuts)], axis=1)
         out["z"], out["z_err"], out["passes_run"] = np.nan, np.nan, run
         accepted = np.flatnonzero(out["passed"].to_numpy())
