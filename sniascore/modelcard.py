@@ -288,7 +288,11 @@ def _limitations(card: dict) -> list:
               "- Subtypes are under-represented where the template banks are thin: young (pre-maximum) SNe II, SNe IIn, "
               "IIb and stripped-envelope SNe near maximum, the natural false positives of an SN Ia classifier.",
               "- On real spectra the redshift truth is the BTS redshift, part of which comes from template fits to the same "
-              "spectra rather than from the host galaxy (the BTS tables do not say which)."]
+              "spectra rather than from the host galaxy (the BTS tables do not say which).",
+              "- Most of the simulation's host-galaxy templates are copies cleaned of their narrow emission lines, so the "
+              "simulated spectra rarely show the host lines that real SEDM spectra often do (notebook `10b_realism` "
+              "measures both, and what the lines change). The simulated redshift figures are the network's; `classify` "
+              "reports a host-line redshift instead where lines are found and agree with it."]
     if real:
         m, cv, hs, strict = real["matched_simulations"], real["sigma_cut_cv"], real["sigma_high"], real["presets"]["strict"]
         n_ii = sum(n for t, n in real["other_types"].items() if t.startswith("SN II") and not t.startswith("SN IIb"))
