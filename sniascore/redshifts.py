@@ -13,7 +13,7 @@ from scipy import stats
 
 # %% auto #0
 __all__ = ['RESIDUAL_THRESHOLDS', 'SAMPLE_COLORS', 'SPEED_OF_LIGHT_KMS', 'SI_II_REST', 'PAPER_REDSHIFTS', 'REDSHIFT_SUBSETS',
-           'CARD_KEY', 'COMMAND', 'README_HEADING', 'redshift_fit', 'redshift_summary', 'plot_figure5',
+           'CARD_KEY', 'COMMAND', 'README_HEADING', 'WHOSE', 'redshift_fit', 'redshift_summary', 'plot_figure5',
            'silicon_velocity', 'template_velocities', 'redshift_table', 'card_redshifts', 'readme_section',
            'redshift_sets', 'shipped_redshift_sets', 'main']
 
@@ -165,10 +165,15 @@ def card_redshifts(predictions: pd.DataFrame, cut: dict, n_boot: int = 2000, see
     rows = [{k: (v.item() if hasattr(v, 'item') else v) for k, v in r.items()} for r in rows]
     return {CARD_KEY: dict(rows=rows, cut='strict', n_boot=n_boot, seed=seed, command=COMMAND)}
 
+WHOSE = ("These are the redshift network's. Where narrow host-galaxy lines are found and agree with it, `classify` "
+         "reports their redshift instead (`redshift_source`); the simulated hosts mostly lack those lines, so this table "
+         "leaves that out (notebook `10b_realism`).")
+
+
 def readme_section(card: dict) -> str:
-    "A README section with the card's redshift table."
+    "A README section with the card's redshift table, and whose redshifts they are."
     from sniascore.modelcard import redshift_interval_lines
-    return '\n'.join([README_HEADING, *redshift_interval_lines(card[CARD_KEY])]) + '\n'
+    return '\n'.join([README_HEADING, *redshift_interval_lines(card[CARD_KEY]), '', WHOSE]) + '\n'
 
 # %% ../nbs/09_redshifts.ipynb #2dc599d2
 def redshift_sets(survey, predictions: pd.DataFrame, cut: dict, splits=('validation', 'test')) -> dict:
