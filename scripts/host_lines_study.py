@@ -56,10 +56,9 @@ def write_real(cache):
 
 def write_survey(survey, cache):
     "The survey's validation and test spectra in both versions (`HOSTS`), scored, searched for lines and the redshift chosen."
-    import numpy as np, pandas as pd
+    import pandas as pd
     from sniascore.model import load
-    from sniascore.preprocessing import preprocess, to_grid
-    from sniascore.datasets import SURVEY_WAVE
+    from sniascore.datasets import Survey
     from sniascore.realism import LinedHosts, host_lines
     from sniascore.survey import simulate_catalog
     from sniascore.template_bank import load_bank
@@ -68,13 +67,12 @@ def write_survey(survey, cache):
     keep = ['spectrum_id', 'split', 'cls', 'is_ia', 'template_sn', 'host_template', 'host_fraction', 'snr', 'z']
     parts = []
     for name, source in zip(HOSTS, (bank, LinedHosts(bank))):
-        flux, var = simulate_catalog(catalog, source, progress=True)
-        X = preprocess(np.array([to_grid(SURVEY_WAVE, f) for f in flux]))
-        scored = model.predict(X, n_passes=100, seed=0)
-        found = host_lines([(SURVEY_WAVE, f, v) for f, v in zip(flux, var)], z_network=scored.z)
+        version = Survey(catalog, *simulate_catalog(catalog, source, progress=True))   # preprocessed as the survey is
+        scored = model.predict(version.preprocessed(), n_passes=100, seed=0)
+        found = host_lines([(s.wave, s.flux, s.var) for s in version.spectra()], z_network=scored.z)
         parts.append(pd.concat([catalog[keep].assign(hosts=name),
                                 scored.rename(columns={'z': 'z_pred', 'z_err': 'z_pred_err'}), found], axis=1))
-        print(f'{name}: scored {len(X)} spectra', flush=True)
+        print(f'{name}: scored {len(version)} spectra', flush=True)
     out = pd.concat(parts, ignore_index=True)
     out.to_csv(cache / 'host_lines_survey.csv', index=False)
     print(f"wrote {cache / 'host_lines_survey.csv'} ({len(out)} rows)")

@@ -163,14 +163,15 @@ class LinedHosts:
         return self.folder / f"{row['label']}-unsmoothed.dat"
 
     def spectrum(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        "`(wave_rest, flux)` of row `i`: the original Kinney spectrum for its galaxies (zeros at the ends cut, as the bank cuts its own)."
+        "`(wave_rest, flux)` of row `i`: for its galaxies the original Kinney spectrum, read and cut as the bank reads superfit's."
+        from sniascore.files import read_spectrum
         from sniascore.templates import _covered
         path = self.original(i)
         if path is None:
             return self.bank.spectrum(i)
-        wave, flux = np.loadtxt(path, usecols=(0, 1), unpack=True)
-        keep = _covered(wave, flux)
-        return wave[keep].astype(float), flux[keep].astype(float)
+        spec = read_spectrum(path)
+        keep = _covered(spec.wave, spec.flux)   # zeros past the ends, as `read_superfit_galaxies` cuts them
+        return spec.wave[keep].astype(float), spec.flux[keep].astype(float)
 
 # %% ../nbs/10b_realism.ipynb #d88c306f
 HOST_COLUMNS = ['z_host', 'z_host_err', 'significance', 'redshift', 'redshift_source']
