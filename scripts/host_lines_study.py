@@ -6,7 +6,8 @@ Writes two caches that the notebook reads:
 - nbs/cache/host_lines_real.csv: the host-line search (sniascore.realism.host_lines) on every spectrum of the real set
   (sedm_real_osc in the shared data), with its BTS type and redshift;
 - nbs/cache/host_lines_survey.csv: the validation and test spectra of the shipped survey, simulated again from its
-  catalog twice: through the template bank as it is (the survey's own spectra, bit for bit) and through
+  catalog twice: through the template bank as it is (the survey's own spectra, up to this processor's rounding:
+  `x_diff_survey`, the largest difference from the survey's preprocessed arrays, 0 where they are its bytes) and through
   sniascore.realism.LinedHosts (the same catalog, the Kinney hosts with their narrow lines); each scored by the shipped
   model (100 passes, seed 0) and searched for host lines, with the reported redshift of choose_redshift.
 About 15 minutes on two cores (the real set alone, `--part real`: seconds). Exit codes: 0 done, 1 the survey is not the shipped one.
@@ -56,6 +57,7 @@ def write_real(cache):
 
 def write_survey(survey, cache):
     "The survey's validation and test spectra in both versions (`HOSTS`), scored, searched for lines and the redshift chosen."
+    import numpy as np
     import pandas as pd
     from sniascore.model import load
     from sniascore.datasets import Survey
@@ -63,12 +65,16 @@ def write_survey(survey, cache):
     from sniascore.survey import simulate_catalog
     from sniascore.template_bank import load_bank
     bank, model = load_bank(), load()
-    catalog = survey.catalog[survey.catalog.split.isin(['validation', 'test'])].reset_index(drop=True)
+    rows = survey.catalog.split.isin(['validation', 'test']).to_numpy()
+    catalog = survey.catalog[rows].reset_index(drop=True)
+    X_survey = survey.preprocessed()[rows]   # the survey's own arrays: how far each version's spectra lie from them
     keep = ['spectrum_id', 'split', 'cls', 'is_ia', 'template_sn', 'host_template', 'host_fraction', 'snr', 'z']
     parts = []
     for name, source in zip(HOSTS, (bank, LinedHosts(bank))):
         version = Survey(catalog, *simulate_catalog(catalog, source, progress=True))   # preprocessed as the survey is
-        scored = model.predict(version.preprocessed(), n_passes=100, seed=0)
+        X = version.preprocessed()
+        scored = model.predict(X, n_passes=100, seed=0)
+        scored['x_diff_survey'] = np.abs(X - X_survey).max(axis=1)   # 0: the survey's bytes
         found = host_lines([(s.wave, s.flux, s.var) for s in version.spectra()], z_network=scored.z)
         parts.append(pd.concat([catalog[keep].assign(hosts=name),
                                 scored.rename(columns={'z': 'z_pred', 'z_err': 'z_pred_err'}), found], axis=1))

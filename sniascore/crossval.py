@@ -261,18 +261,20 @@ def recipe_of(record: dict) -> dict:
 def card_crossval(oof: pd.DataFrame, summaries: list, n_boot: int = 2000, roc_boot: int = 1000, seed: int = 0) -> dict:
     "The card's `crossval` key from the out-of-fold predictions and the folds' summaries (plain numbers)."
     data = lambda s: json.dumps(recipe_of(s.get('training_data', ARRAYS_SOURCE)), sort_keys=True)   # before it was recorded: arrays
-    schedules = {(*(s[k] for k in ('epochs', 'every', 'select_passes', 'final_passes')), data(s)) for s in summaries}
+    steps = lambda s: json.dumps(s.get('training', {}).get('lr_steps'))                                # None: one rate throughout
+    schedules = {(*(s[k] for k in ('epochs', 'every', 'select_passes', 'final_passes')), steps(s), data(s)) for s in summaries}
     if len(schedules) != 1:
         raise ValueError(f'the folds ran different schedules: {sorted(schedules)}')
     units, is_ia = oof.unit.to_numpy(), oof.is_ia.to_numpy(bool)
     table = preset_table({n: oof[f'pass_{n}'].to_numpy() for n in PRESET_FPR}, is_ia, units, n_boot, seed)
     band = roc_band(oof.score, is_ia, units, [0.0, 0.01], roc_boot, seed).set_index('fpr')   # rows: FPR 0, 1 %
     roc = dict(zip(('fpr_0', 'fpr_1pct'), band.to_dict('index').values()))
-    epochs, every, select_passes, final_passes, training_data = schedules.pop()
+    epochs, every, select_passes, final_passes, lr_steps, training_data = schedules.pop()
+    lr_steps = json.loads(lr_steps)
     return {CARD_KEY: dict(
         k=int(summaries[0]['k']), folds=sorted(int(s['fold']) for s in summaries), n_spectra=len(oof), n_ia=int(is_ia.sum()),
         n_templates=int(oof.unit.nunique()), schedule=dict(epochs=epochs, every=every, select_passes=select_passes,
-                                                           final_passes=final_passes),
+                                                           final_passes=final_passes, **({'lr_steps': lr_steps} if lr_steps else {})),
         training_data=json.loads(training_data),
         presets=table.to_dict('index'), roc=roc,   # to_dict gives Python numbers, the counts as int
         **auc_band(oof.score, is_ia, units, roc_boot, seed), n_boot=n_boot, seed=seed, command=COMMAND)}

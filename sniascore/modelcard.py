@@ -147,10 +147,11 @@ def crossval_lines(cv: dict | None) -> list:
     s, roc = cv["schedule"], cv["roc"]
     partial = "" if cv["folds"] == list(range(cv["k"])) else f" PARTIAL: only folds {cv['folds']} of {cv['k']} are finished."
     fresh = "" if cv.get("training_data", ARRAYS_SOURCE) == ARRAYS_SOURCE else ", on fresh draws every epoch"
+    rates = "".join(f", from epoch {e} at a learning rate of {r:g}" for e, r in s.get("lr_steps") or [])   # stepped-down rates
     iv = lambda r, k, d=3: f"{r[k]:.{d}f} [{r[k + '_lo']:.{d}f}, {r[k + '_hi']:.{d}f}]"
     lines = ["", "## Cross-validated (simulated survey, template SNe never seen in training)", "",
              f"{cv['k']} folds over {cv['n_templates']} template SNe ({cv['n_spectra']} spectra, {cv['n_ia']} SNe Ia), grouped "
-             f"by template SN: each fold's classifier is trained with this model's recipe{fresh} ({s['epochs']} epochs, every "
+             f"by template SN: each fold's classifier is trained with this model's recipe{fresh} ({s['epochs']} epochs{rates}, every "
              f"{s['every']}th scanned on its own validation fold), chooses its epoch and presets there, and scores its test "
              f"fold.{partial} Intervals: 95%, resampling template SNe ({cv['n_boot']} resamples); upper limits: one-sided 95% "
              f"Clopper-Pearson on the effective number of negative templates. `{cv['command']}`, notebook `08b_crossval`.", "",

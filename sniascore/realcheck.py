@@ -21,8 +21,9 @@ from .realset import (CALIBRATION_SET, N_PASSES, REAL_SET, SEED, assemble, calib
 from .realism import HOST_ADD, VARIANTS, matched_simulations, matched_table, spectra_stats
 
 # %% auto #0
-__all__ = ['CARD_KEY', 'DEPLOYED_KEY', 'COMMAND', 'README_HEADING', 'sigma_rule', 'cross_validate', 'sigma_cut_cv', 'summarise',
-           'deployed_rates', 'real_check', 'update_card', 'readme_section', 'write_readme_cell', 'report_cli', 'main']
+__all__ = ['CARD_KEY', 'DEPLOYED_KEY', 'COMMAND', 'README_HEADING', 'sigma_rule', 'cross_validate', 'sigma_cut_cv',
+           'paired_presets', 'summarise', 'deployed_rates', 'real_check', 'update_card', 'readme_section',
+           'write_readme_cell', 'report_cli', 'main']
 
 # %% ../nbs/10c_real_card.ipynb #a6222d3a
 CARD_KEY, DEPLOYED_KEY = 'real_spectra', 'deployed'         # what this module writes into model_card.json
@@ -72,6 +73,20 @@ def sigma_cut_cv(table: pd.DataFrame, cuts: dict, validation: pd.DataFrame | Non
         out.update(simulated_validation_fp=v['fp'], simulated_validation_n_other=v['n_other'],
                    simulated_validation_strict_fp=exact_rates(apply_cut(validation['score'], validation['score_err'], cuts['strict']), validation['is_ia'])['fp'])
     return out
+
+# %% ../nbs/10c_real_card.ipynb #36107fb5
+def paired_presets(passed_a: pd.DataFrame, passed_b: pd.DataFrame, is_ia, names=('a', 'b')) -> pd.DataFrame:
+    "For each preset (the columns of both tables) and class: how many each model passes, how many only one, and the exact McNemar p-value."
+    is_ia = np.asarray(is_ia, bool)
+    rows = []
+    for preset in passed_a.columns:
+        a, b = passed_a[preset].to_numpy(bool), passed_b[preset].to_numpy(bool)
+        for cls, m in (('SN Ia', is_ia), ('other', ~is_ia)):
+            only_a, only_b = int((a & ~b & m).sum()), int((b & ~a & m).sum())
+            p = stats.binomtest(only_a, only_a + only_b).pvalue if only_a + only_b else 1.0   # no discordant pair: no evidence
+            rows.append({'preset': preset, 'class': cls, 'n': int(m.sum()), names[0]: int((a & m).sum()), names[1]: int((b & m).sum()),
+                         f'{names[0]} only': only_a, f'{names[1]} only': only_b, 'mcnemar_p': float(p)})
+    return pd.DataFrame(rows)
 
 # %% ../nbs/10c_real_card.ipynb #89032fb3
 def _plain(obj):

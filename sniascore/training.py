@@ -439,8 +439,8 @@ def branch_run(source, run_dir, config: dict) -> int:
     for epoch in saved_epochs(source):
         if epoch <= last:
             _link_or_copy(epoch_path(source, epoch), epoch_path(run_dir, epoch))
-    for name in ("resume_state.npz", "history.csv", "sessions.jsonl"):
-        if (source / name).exists():
+    for name in ("resume_state.npz", "history.csv", "sessions.jsonl", "pruned.json"):   # pruned.json: the source's pruned
+        if (source / name).exists():                                                    # epochs still count by their scans
             shutil.copy2(source / name, run_dir / name)
     (run_dir / "branched_from.json").write_text(json.dumps(dict(source=str(source), epoch=last), indent=1))
     return last
