@@ -6,8 +6,9 @@ Writes two caches that the notebook reads:
 - nbs/cache/host_lines_real.csv: the host-line search (sniascore.realism.host_lines) on every spectrum of the real set
   (sedm_real_osc in the shared data), with its BTS type and redshift;
 - nbs/cache/host_lines_survey.csv: the validation and test spectra of the shipped survey, simulated again from its
-  catalog twice: through the template bank as it is (the survey's own spectra, up to this processor's rounding:
-  `x_diff_survey`, the largest difference from the survey's preprocessed arrays, 0 where they are its bytes) and through
+  catalog twice: through the template bank as it is (the survey's own spectra when the bank is held as it was for the
+  survey, notebook 10b: `x_diff_survey`, the largest difference from the survey's preprocessed arrays, 0 where they
+  are its bytes) and through
   sniascore.realism.LinedHosts (the same catalog, the Kinney hosts with their narrow lines); each scored by the shipped
   model (100 passes, seed 0) and searched for host lines, with the reported redshift of choose_redshift.
 About 15 minutes on two cores (the real set alone, `--part real`: seconds). Exit codes: 0 done, 1 the survey is not the shipped one.

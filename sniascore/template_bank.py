@@ -222,6 +222,7 @@ def load_bank(data=None, *, cache=True, dedup: bool = True, verbose: bool = Fals
             except (OSError, ValueError, KeyError) as err:  # a broken cache is rebuilt, not fatal
                 warnings.warn(f'ignoring unreadable bank cache {cache_file}: {err}')
     bank = build_bank(root, files, dedup=dedup)
+    bank.wave, bank.flux = bank.wave.astype(np.float32), bank.flux.astype(np.float32)   # as the cache holds them: one bank, either path
     bank.info.update(root=str(root), from_cache=False)
     if cache_file is not None:
         try:
