@@ -10,7 +10,7 @@ nbs/cache/real_previous_default.csv: one row per spectrum, the stem and type, th
 the header lines (`# key: value`). The real spectra only report: nothing is chosen with this table. About a minute.
 Exit codes: 0 done, 1 the commit's files cannot be read.
 """
-import argparse, hashlib, os, subprocess, sys, tempfile
+import argparse, os, subprocess, sys, tempfile
 from pathlib import Path
 
 PREVIOUS_COMMIT = '2d4ed51'   # the last commit whose sniascore/models/ held the default of 2026-12-05 (classifier epoch 317)
@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     os.environ['OMP_NUM_THREADS'] = str(args.threads)
     import pandas as pd
-    from sniascore.model import load, MODELS_DIR
+    from sniascore.model import load, MODELS_DIR, sha256_file
     from sniascore.predictions import repo_root
     from sniascore.realset import decisions, preset_cuts, read_real_set, score
     root = repo_root()
@@ -54,7 +54,7 @@ def main(argv=None) -> int:
             out[f'{name}_sigma'] = scored['sniascore_err'].to_numpy(float)
             for preset, passed in decisions(scored, preset_cuts(model)).items():
                 out[f'{name}_{preset}'] = passed.to_numpy()
-            header[f'{name}_classifier_sha256'] = hashlib.sha256((folder / 'classifier.keras').read_bytes()).hexdigest()
+            header[f'{name}_classifier_sha256'] = sha256_file(folder / 'classifier.keras')
             print(f'{name}: {len(scored)} spectra scored', flush=True)
     path = root / 'nbs' / 'cache' / 'real_previous_default.csv'
     with open(path, 'w') as f:

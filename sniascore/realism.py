@@ -97,11 +97,6 @@ def match_template(row, pool: pd.DataFrame, rng) -> int:
     return int(dist[pool['group'] == groups[rng.integers(len(groups))]].idxmin())
 
 # %% ../nbs/10b_realism.ipynb #53b605a7
-def _as_float32(arrays):
-    "Template arrays at the float32 precision of the bank's disk cache, so that a freshly built bank simulates the same."
-    return tuple(np.asarray(a, np.float32).astype(float) for a in arrays)
-
-
 def matched_simulations(meta: pd.DataFrame, snr_est, bank, variants=VARIANTS, seed: int = SEED, n_steps: int = 2):
     "One paired simulation per real spectrum (row of `meta`) and variant: (list of `Spectrum`, table of what went in)."
     from sniascore.priors import draw_conditions, load_priors, SNR_BOUNDS
@@ -112,12 +107,12 @@ def matched_simulations(meta: pd.DataFrame, snr_est, bank, variants=VARIANTS, se
         rng = np.random.default_rng([seed, i])
         t = match_template(row, pool, rng)
         cond = draw_conditions([row['redshift']], [row['phase_days']], [True], rng, ebv).iloc[0]
-        host, noise_seed = _as_float32(bank.spectrum(int(rng.choice(galaxies)))), int(rng.integers(2 ** 32))
+        host, noise_seed = bank.spectrum(int(rng.choice(galaxies))), int(rng.integers(2 ** 32))   # load_bank gives float32 either way
         for name, opts in variants.items():
             opts = dict(opts)
             frac, snr = min(cond.host_fraction + opts.pop('host_add', 0.0), 0.9), float(snr_est[i])
             for step in range(n_steps + 1):
-                sim = simulate_sedm(*_as_float32(bank.spectrum(t)), row['redshift'], rng=np.random.default_rng(noise_seed), snr=snr, host=host,
+                sim = simulate_sedm(*bank.spectrum(t), row['redshift'], rng=np.random.default_rng(noise_seed), snr=snr, host=host,
                                     host_fraction=frac, ebv_mw=cond.ebv_mw, ebv_host=cond.ebv_host, **opts)
                 if step < n_steps: snr = float(np.clip(snr * snr_est[i] / flux_stats(sim.flux)['snr_est'], *SNR_BOUNDS))
             spectra.append(sim)
