@@ -13,8 +13,9 @@ from scipy import stats
 
 # %% auto #0
 __all__ = ['RESIDUAL_THRESHOLDS', 'SAMPLE_COLORS', 'SPEED_OF_LIGHT_KMS', 'SI_II_REST', 'PAPER_REDSHIFTS', 'REDSHIFT_SUBSETS',
-           'CARD_KEY', 'COMMAND', 'README_HEADING', 'WHOSE', 'redshift_fit', 'redshift_summary', 'plot_figure5',
-           'silicon_velocity', 'template_velocities', 'redshift_table', 'card_redshifts', 'readme_section',
+           'CARD_KEY', 'COMMAND', 'README_HEADING', 'WHOSE', 'OFFSET_GROUPS', 'redshift_fit', 'redshift_summary',
+           'plot_figure5', 'silicon_velocity', 'template_velocities', 'redshift_table', 'card_redshifts',
+           'readme_section', 'template_spectrum', 'residual_components', 'without_offsets', 'offset_table',
            'redshift_sets', 'shipped_redshift_sets', 'main']
 
 # %% ../nbs/09_redshifts.ipynb #9b350feb
@@ -174,6 +175,64 @@ def readme_section(card: dict) -> str:
     "A README section with the card's redshift table, and whose redshifts they are."
     from sniascore.modelcard import redshift_interval_lines
     return '\n'.join([README_HEADING, *redshift_interval_lines(card[CARD_KEY]), '', WHOSE]) + '\n'
+
+# %% ../nbs/09_redshifts.ipynb #6a03a11a
+import warnings
+
+
+def template_spectrum(frame: pd.DataFrame) -> pd.Series:
+    "The template spectrum each row was drawn from: its template SN and phase."
+    return frame.template_sn.astype(str) + ' @ ' + frame.phase.map('{:+.2f}'.format)
+
+
+def residual_components(frame: pd.DataFrame) -> dict:
+    "Δz = z_pred − z split into template SN, template spectrum within it, and draw (MixedLM, REML): each part's sd and share of the variance."
+    import statsmodels.formula.api as smf
+    d = pd.DataFrame(dict(dz=1000 * (frame.z_pred - frame.z).to_numpy(float), sn=frame.template_sn.astype(str).to_numpy(),
+                          spectrum=template_spectrum(frame).to_numpy()))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')   # boundary fits (a part near zero) warn; `converged` is kept instead
+        fit = smf.mixedlm('dz ~ 1', d, groups='sn', re_formula='1', vc_formula={'spectrum': '0 + C(spectrum)'}).fit(reml=True)
+    var = {'template SN': float(fit.cov_re.iloc[0, 0]), 'template spectrum': float(fit.vcomp[0]), 'draw': float(fit.scale)}
+    total = sum(var.values())
+    return {'n': len(d), 'converged': bool(fit.converged), **{f'sd, {k}': np.sqrt(v) / 1000 for k, v in var.items()},
+            **{f'share, {k}': v / total for k, v in var.items()}}
+
+
+def without_offsets(frame: pd.DataFrame, by) -> pd.Series:
+    "Each Δz minus the mean Δz of the other rows of its group `by` (leave one out); NaN for a row alone in its group."
+    dz = (frame.z_pred - frame.z).to_numpy(float)
+    groups = pd.Series(dz).groupby(np.asarray(by))
+    total, count = groups.transform('sum').to_numpy(), groups.transform('size').to_numpy()
+    others = np.divide(total - dz, count - 1, out=np.full(len(dz), np.nan), where=count > 1)
+    return pd.Series(dz - others, index=frame.index)
+
+# %% ../nbs/09_redshifts.ipynb #141e568d
+OFFSET_GROUPS = {'template SN': lambda f: f.template_sn.astype(str), 'template spectrum': template_spectrum}
+
+
+def offset_table(predictions: pd.DataFrame, cut: dict, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    "Per split and subset of SNe Ia: `residual_components`, and the fraction within 0.005 as is and `without_offsets` of each of `OFFSET_GROUPS` (same spectra), with template-bootstrap intervals."
+    from sniascore.metrics import apply_cut
+    from sniascore.evidence import evidence_units, spectrum_weights
+    ia = predictions[predictions.is_ia.astype(bool) & np.isfinite(predictions.z_pred)]
+    rows = []
+    for split in ('validation', 'test'):
+        s = ia[ia.split == split]
+        for subset, sample in zip(REDSHIFT_SUBSETS, (s, s[apply_cut(s.score, s.score_err, cut)])):
+            row = dict(split=split, subset=subset, **residual_components(sample))
+            versions = {'as is': sample.z_pred - sample.z, **{f'without {g} offsets': without_offsets(sample, key(sample))
+                                                               for g, key in OFFSET_GROUPS.items()}}
+            same = np.isfinite(versions['without template spectrum offsets'].to_numpy())   # rows with a partner spectrum
+            w = spectrum_weights(evidence_units(sample[same]), np.zeros(same.sum()), n_boot, seed)
+            row['n compared'] = int(same.sum())
+            for name, dz in versions.items():
+                inside = (np.abs(dz.to_numpy()[same]) < 0.005).astype(float)
+                boot = w @ inside / w.sum(axis=1)
+                row[f'within 0.005, {name}'] = inside.mean()
+                row[f'within 0.005, {name}, lo'], row[f'within 0.005, {name}, hi'] = np.quantile(boot, [0.025, 0.975])
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(['split', 'subset'])
 
 # %% ../nbs/09_redshifts.ipynb #2dc599d2
 def redshift_sets(survey, predictions: pd.DataFrame, cut: dict, splits=('validation', 'test')) -> dict:
