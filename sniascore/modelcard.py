@@ -276,7 +276,9 @@ def _redshift_limits(card: dict) -> list:
               "split, after its test-split figures had been seen beside the other recipes' (notebook `09_redshifts`).")
     return ["- Redshifts: what limits them is the SNe Ia's own line velocities (a fast SN Ia looks like one at a lower "
             "redshift; notebooks `09_redshifts` and `09b_template_redshift`), so their accuracy depends on which template "
-            f"SNe a sample holds, and the table's samples hold few ({templates})." + chosen]
+            f"SNe a sample holds, and the table's samples hold few ({templates}). A SN's velocity changes with phase, so "
+            "each template spectrum carries its own offset; for the SNe Ia that pass the strict cut these offsets and the "
+            "noise of the spectra weigh about the same (notebook `09_redshifts`, \"Which cause dominates\")." + chosen]
 
 # %% ../nbs/07d_modelcard.ipynb #9a61eef2
 def _limitations(card: dict) -> list:
