@@ -9,14 +9,15 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 import statsmodels.api as sm
+import warnings
 from scipy import stats
 
 # %% auto #0
 __all__ = ['RESIDUAL_THRESHOLDS', 'SAMPLE_COLORS', 'SPEED_OF_LIGHT_KMS', 'SI_II_REST', 'PAPER_REDSHIFTS', 'REDSHIFT_SUBSETS',
            'CARD_KEY', 'COMMAND', 'README_HEADING', 'WHOSE', 'OFFSET_GROUPS', 'redshift_fit', 'redshift_summary',
-           'plot_figure5', 'silicon_velocity', 'template_velocities', 'redshift_table', 'card_redshifts',
-           'readme_section', 'template_spectrum', 'residual_components', 'without_offsets', 'offset_table',
-           'redshift_sets', 'shipped_redshift_sets', 'main']
+           'plot_figure5', 'silicon_velocity', 'template_velocities', 'redshift_samples', 'redshift_table',
+           'card_redshifts', 'readme_section', 'template_spectrum', 'residual_components', 'without_offsets',
+           'offset_table', 'redshift_sets', 'shipped_redshift_sets', 'main']
 
 # %% ../nbs/09_redshifts.ipynb #9b350feb
 from .metrics import redshift_metrics
@@ -142,17 +143,20 @@ PAPER_REDSHIFTS = {'validation': dict(mean=-0.0008, sigma=0.0046, frac_005=0.77,
 REDSHIFT_SUBSETS = ('all SNe Ia', 'strict-cut SNe Ia')
 
 # %% ../nbs/09_redshifts.ipynb #b8ffb545
-def redshift_table(predictions: pd.DataFrame, cut: dict, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
-    "One row per split and subset (all SNe Ia / strict-cut SNe Ia): each statistic with its template-level 95% interval."
+def redshift_samples(predictions: pd.DataFrame, cut: dict):
+    "(split, subset, rows) for validation and test: the SNe Ia with a regressed redshift, all and those passing `cut`."
     from sniascore.metrics import apply_cut
-    from sniascore.evidence import evidence_units, redshift_evidence
-    rows = []
     ia = predictions[predictions.is_ia.astype(bool) & np.isfinite(predictions.z_pred)]
     for split in ('validation', 'test'):
         s = ia[ia.split == split]
-        for subset, sample in zip(REDSHIFT_SUBSETS, (s, s[apply_cut(s.score, s.score_err, cut)])):
-            r = redshift_evidence(sample.z_pred, sample.z, evidence_units(sample), n_boot, seed)
-            rows.append(dict(split=split, subset=subset, **r))
+        yield from zip((split, split), REDSHIFT_SUBSETS, (s, s[apply_cut(s.score, s.score_err, cut)]))
+
+
+def redshift_table(predictions: pd.DataFrame, cut: dict, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    "One row per split and subset (all SNe Ia / strict-cut SNe Ia): each statistic with its template-level 95% interval."
+    from sniascore.evidence import evidence_units, redshift_evidence
+    rows = [dict(split=split, subset=subset, **redshift_evidence(sample.z_pred, sample.z, evidence_units(sample), n_boot, seed))
+            for split, subset, sample in redshift_samples(predictions, cut)]
     return pd.DataFrame(rows).set_index(['split', 'subset'])
 
 # %% ../nbs/09_redshifts.ipynb #5dd5c4ab
@@ -177,9 +181,6 @@ def readme_section(card: dict) -> str:
     return '\n'.join([README_HEADING, *redshift_interval_lines(card[CARD_KEY]), '', WHOSE]) + '\n'
 
 # %% ../nbs/09_redshifts.ipynb #6a03a11a
-import warnings
-
-
 def template_spectrum(frame: pd.DataFrame) -> pd.Series:
     "The template spectrum each row was drawn from: its template SN and phase."
     return frame.template_sn.astype(str) + ' @ ' + frame.phase.map('{:+.2f}'.format)
@@ -213,25 +214,21 @@ OFFSET_GROUPS = {'template SN': lambda f: f.template_sn.astype(str), 'template s
 
 def offset_table(predictions: pd.DataFrame, cut: dict, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     "Per split and subset of SNe Ia: `residual_components`, and the fraction within 0.005 as is and `without_offsets` of each of `OFFSET_GROUPS` (same spectra), with template-bootstrap intervals."
-    from sniascore.metrics import apply_cut
     from sniascore.evidence import evidence_units, spectrum_weights
-    ia = predictions[predictions.is_ia.astype(bool) & np.isfinite(predictions.z_pred)]
     rows = []
-    for split in ('validation', 'test'):
-        s = ia[ia.split == split]
-        for subset, sample in zip(REDSHIFT_SUBSETS, (s, s[apply_cut(s.score, s.score_err, cut)])):
-            row = dict(split=split, subset=subset, **residual_components(sample))
-            versions = {'as is': sample.z_pred - sample.z, **{f'without {g} offsets': without_offsets(sample, key(sample))
-                                                               for g, key in OFFSET_GROUPS.items()}}
-            same = np.isfinite(versions['without template spectrum offsets'].to_numpy())   # rows with a partner spectrum
-            w = spectrum_weights(evidence_units(sample[same]), np.zeros(same.sum()), n_boot, seed)
-            row['n compared'] = int(same.sum())
-            for name, dz in versions.items():
-                inside = (np.abs(dz.to_numpy()[same]) < 0.005).astype(float)
-                boot = w @ inside / w.sum(axis=1)
-                row[f'within 0.005, {name}'] = inside.mean()
-                row[f'within 0.005, {name}, lo'], row[f'within 0.005, {name}, hi'] = np.quantile(boot, [0.025, 0.975])
-            rows.append(row)
+    for split, subset, sample in redshift_samples(predictions, cut):
+        row = dict(split=split, subset=subset, **residual_components(sample))
+        versions = {'as is': sample.z_pred - sample.z, **{f'without {g} offsets': without_offsets(sample, key(sample))
+                                                           for g, key in OFFSET_GROUPS.items()}}
+        same = np.isfinite(versions['without template spectrum offsets'].to_numpy())   # rows with a partner spectrum
+        w = spectrum_weights(evidence_units(sample[same]), np.zeros(same.sum()), n_boot, seed)
+        row['n compared'] = int(same.sum())
+        for name, dz in versions.items():
+            inside = (np.abs(dz.to_numpy()[same]) < 0.005).astype(float)
+            boot = w @ inside / w.sum(axis=1)
+            row[f'within 0.005, {name}'] = inside.mean()
+            row[f'within 0.005, {name}, lo'], row[f'within 0.005, {name}, hi'] = np.quantile(boot, [0.025, 0.975])
+        rows.append(row)
     return pd.DataFrame(rows).set_index(['split', 'subset'])
 
 # %% ../nbs/09_redshifts.ipynb #2dc599d2
