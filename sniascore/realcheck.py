@@ -21,7 +21,7 @@ from .realset import (CALIBRATION_SET, N_PASSES, REAL_SET, SEED, assemble, calib
 from .realism import HOST_ADD, VARIANTS, matched_simulations, matched_table, spectra_stats
 
 # %% auto #0
-__all__ = ['CARD_KEY', 'DEPLOYED_KEY', 'COMMAND', 'README_HEADING', 'sigma_rule', 'cross_validate', 'sigma_cut_cv',
+__all__ = ['CARD_KEY', 'DEPLOYED_KEY', 'COMMAND', 'README_HEADING', 'sigma_rule', 'cross_validate', 'mcnemar_p', 'sigma_cut_cv',
            'paired_presets', 'summarise', 'deployed_rates', 'real_check', 'update_card', 'readme_section',
            'write_readme_cell', 'report_cli', 'main']
 
@@ -53,6 +53,11 @@ def cross_validate(score, sigma, is_ia, rule, folds) -> tuple[np.ndarray, list]:
     return passed, chosen
 
 # %% ../nbs/10c_real_card.ipynb #60cf3c77
+def mcnemar_p(only_a: int, only_b: int) -> float:
+    "Exact two-sided McNemar p-value: a binomial test of the discordant pairs (`only_a` against `only_b`); 1 without any."
+    return float(stats.binomtest(only_a, only_a + only_b).pvalue) if only_a + only_b else 1.0
+
+
 def sigma_cut_cv(table: pd.DataFrame, cuts: dict, validation: pd.DataFrame | None = None, n_folds: int | None = None,
                  seed: int = SEED) -> dict:
     """The strict score cut with a sigma cut calibrated on real spectra, cross-validated over objects (leave one out, or
@@ -65,7 +70,7 @@ def sigma_cut_cv(table: pd.DataFrame, cuts: dict, validation: pd.DataFrame | Non
     gained, lost = int((passed & ~strict & ia).sum()), int((strict & ~passed & ia).sum())
     out = dict(scheme='leave one object out' if n_folds is None else f'{n_folds}-fold over objects', rates=exact_rates(passed, ia),
                strict_rates=exact_rates(strict, ia), gained=gained, lost=lost, adopted=False,
-               p_value=float(stats.binomtest(gained, gained + lost).pvalue) if gained + lost else 1.0,
+               p_value=mcnemar_p(gained, lost),
                max_sigma_range=[min(c['max_sigma'] for c in chosen), max(c['max_sigma'] for c in chosen)])
     if validation is not None:
         loose = dict(min_score=cuts['strict']['min_score'], max_sigma=out['max_sigma_range'][1])
@@ -83,9 +88,8 @@ def paired_presets(passed_a: pd.DataFrame, passed_b: pd.DataFrame, is_ia, names=
         a, b = passed_a[preset].to_numpy(bool), passed_b[preset].to_numpy(bool)
         for cls, m in (('SN Ia', is_ia), ('other', ~is_ia)):
             only_a, only_b = int((a & ~b & m).sum()), int((b & ~a & m).sum())
-            p = stats.binomtest(only_a, only_a + only_b).pvalue if only_a + only_b else 1.0   # no discordant pair: no evidence
             rows.append({'preset': preset, 'class': cls, 'n': int(m.sum()), names[0]: int((a & m).sum()), names[1]: int((b & m).sum()),
-                         f'{names[0]} only': only_a, f'{names[1]} only': only_b, 'mcnemar_p': float(p)})
+                         f'{names[0]} only': only_a, f'{names[1]} only': only_b, 'mcnemar_p': mcnemar_p(only_a, only_b)})
     return pd.DataFrame(rows)
 
 # %% ../nbs/10c_real_card.ipynb #89032fb3
