@@ -18,10 +18,11 @@ from .training import ARRAYS_SOURCE, EPOCHS, select_classifier_epoch
 
 # %% auto #0
 __all__ = ['CV_K', 'CV_FOLD_SEED', 'CV_SCHEDULE', 'ROLES', 'OOF_CACHE', 'FOLDS_CACHE', 'SUMMARY_CACHE', 'PRESET_COLUMNS',
-           'CARD_KEY', 'COMMAND', 'README_HEADING', 'RECIPE_KEYS', 'RECIPE_TAGS', 'cv_assignment', 'fold_split',
-           'truncated_selection', 'fold_arrays', 'fold_tables', 'fold_fresh_draws', 'fold_training', 'run_fold',
-           'check_oof', 'cache_paths', 'gather_oof', 'roc_band', 'preset_table', 'auc_band', 'rate_difference',
-           'recipe_difference', 'recipe_of', 'card_crossval', 'model_crossval', 'readme_section', 'main']
+           'CV_TARGETS', 'CARD_KEY', 'COMMAND', 'README_HEADING', 'RECIPE_KEYS', 'RECIPE_TAGS', 'cv_assignment',
+           'fold_split', 'truncated_selection', 'fold_arrays', 'fold_tables', 'fold_fresh_draws', 'fold_training',
+           'run_fold', 'check_oof', 'cache_paths', 'gather_oof', 'roc_band', 'preset_table', 'auc_band',
+           'rate_difference', 'recipe_difference', 'target_shortfall', 'recipe_of', 'card_crossval', 'model_crossval',
+           'paper_baseline', 'crossval_for_card', 'readme_section', 'main']
 
 # %% ../nbs/08b_crossval.ipynb #c32103cb
 CV_K, CV_FOLD_SEED = 5, 0
@@ -246,6 +247,22 @@ def recipe_difference(oof_a: pd.DataFrame, oof_b: pd.DataFrame, n_boot: int = 10
     rows['auc'] = dict(a=auc[0, 0], b=auc[0, 1], diff=d[0], **dict(zip(('diff_lo', 'diff_hi'), np.quantile(d[1:], q))))
     return pd.DataFrame(rows).T
 
+# %% ../nbs/08b_crossval.ipynb #d526ec49
+CV_TARGETS = dict(auc=0.99, balanced_tpr=0.85, balanced_fpr=0.01, strict_tpr=0.80, strict_fp=0)   # issue 20's acceptance
+
+
+def target_shortfall(cv: dict, targets: dict = CV_TARGETS) -> pd.DataFrame:
+    "The card's cross-validated figures (`cv`: its `crossval` key) beside the targets: value, interval, target, shortfall (0 where met)."
+    s, b = cv['presets']['strict'], cv['presets']['balanced']
+    rows = {'area under the ROC': (cv['auc'], cv['auc_lo'], cv['auc_hi'], targets['auc'], 'at least'),
+            'balanced TPR': (b['tpr'], b['tpr_lo'], b['tpr_hi'], targets['balanced_tpr'], 'at least'),
+            'balanced FPR': (b['fpr'], b['fpr_lo'], b['fpr_hi'], targets['balanced_fpr'], 'at most'),
+            'strict TPR': (s['tpr'], s['tpr_lo'], s['tpr_hi'], targets['strict_tpr'], 'at least'),
+            'strict false positives': (s['fp'], np.nan, np.nan, targets['strict_fp'], 'at most')}
+    table = pd.DataFrame(rows, index=['value', 'lo', 'hi', 'target', 'sense']).T
+    short = np.where(table.sense == 'at least', table.target - table.value, table.value - table.target)
+    return table.assign(shortfall=np.maximum(short.astype(float), 0.0))
+
 # %% ../nbs/08b_crossval.ipynb #c3a2ecee
 CARD_KEY, COMMAND = 'crossval', 'python -m sniascore.crossval --update-card'
 README_HEADING = '## How well the recipe generalises (template-grouped cross-validation, simulated survey)'
@@ -258,8 +275,9 @@ def recipe_of(record: dict) -> dict:
     return {k: record[k] for k in RECIPE_KEYS if k in record}
 
 
-def card_crossval(oof: pd.DataFrame, summaries: list, n_boot: int = 2000, roc_boot: int = 1000, seed: int = 0) -> dict:
-    "The card's `crossval` key from the out-of-fold predictions and the folds' summaries (plain numbers)."
+def card_crossval(oof: pd.DataFrame, summaries: list, n_boot: int = 2000, roc_boot: int = 1000, seed: int = 0,
+                  baseline: pd.DataFrame | None = None) -> dict:
+    "The card's `crossval` key from the out-of-fold predictions and the folds' summaries (plain numbers); with `baseline` (the paper recipe's OOF predictions of the same spectra) also this recipe minus that one."
     data = lambda s: json.dumps(recipe_of(s.get('training_data', ARRAYS_SOURCE)), sort_keys=True)   # before it was recorded: arrays
     steps = lambda s: json.dumps(s.get('training', {}).get('lr_steps'))                                # None: one rate throughout
     schedules = {(*(s[k] for k in ('epochs', 'every', 'select_passes', 'final_passes')), steps(s), data(s)) for s in summaries}
@@ -277,7 +295,8 @@ def card_crossval(oof: pd.DataFrame, summaries: list, n_boot: int = 2000, roc_bo
                                                            final_passes=final_passes, **({'lr_steps': lr_steps} if lr_steps else {})),
         training_data=json.loads(training_data),
         presets=table.to_dict('index'), roc=roc,   # to_dict gives Python numbers, the counts as int
-        **auc_band(oof.score, is_ia, units, roc_boot, seed), n_boot=n_boot, seed=seed, command=COMMAND)}
+        **auc_band(oof.score, is_ia, units, roc_boot, seed), n_boot=n_boot, seed=seed, command=COMMAND,
+        **({} if baseline is None else {'against_paper': recipe_difference(baseline, oof, n_boot, seed).to_dict('index')}))}
 
 # %% ../nbs/08b_crossval.ipynb #c9a58984
 def model_crossval(card: dict, root=None) -> tuple:
@@ -297,6 +316,23 @@ def model_crossval(card: dict, root=None) -> tuple:
         raise ValueError(f'{summary_path}: folds of another schedule than the model\'s (learning-rate steps {steps}, the paper\'s epoch rule)')
     return pd.read_csv(oof_path), summaries
 
+
+def paper_baseline(card: dict, root=None) -> pd.DataFrame | None:
+    "OOF predictions of the paper's recipe on the same folds, to compare the model of `card` with; None for the paper's recipe itself, or where its folds are not gathered."
+    paper = dict(training_data=dict(classifier=ARRAYS_SOURCE))   # the survey's fixed spectra, one learning rate
+    mine = (recipe_of(card.get('training_data', {}).get('classifier', ARRAYS_SOURCE)), card.get('training', {}).get('lr_steps'))
+    if mine == (recipe_of(ARRAYS_SOURCE), None):
+        return None
+    try:
+        return model_crossval(paper, root)[0]   # the same checks: its folds ran the paper's recipe and rule
+    except ValueError:
+        return None
+
+
+def crossval_for_card(card: dict, root=None, **kwargs) -> dict:
+    "The `crossval` key of the model of `card`: its recipe's folds (`model_crossval`), against the paper's recipe where the card's recipe is another."
+    return card_crossval(*model_crossval(card, root), baseline=paper_baseline(card, root), **kwargs)
+
 # %% ../nbs/08b_crossval.ipynb #8a4141aa
 def readme_section(card: dict) -> str:
     "The README section with the card's cross-validation lines."
@@ -310,7 +346,7 @@ def main(argv=None):
     def update(folder):
         from sniascore.modelcard import write_card_keys
         from sniascore.modelfolder import read_card
-        write_card_keys(card_crossval(*model_crossval(read_card(folder))), folder)   # the folds of the model's recipe
+        write_card_keys(crossval_for_card(read_card(folder)), folder)   # the folds of the model's recipe, against the paper's
     report_cli(argv, 'python -m sniascore.crossval', 'Template-grouped cross-validation (notebook 08b).', update,
                readme_section, README_HEADING, "write the card's `crossval` key and MODEL_CARD.md from the gathered folds")
 

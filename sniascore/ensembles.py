@@ -15,9 +15,9 @@ from .decisions import PRESET_FPR, choose_operating_points
 from .metrics import apply_cut
 
 # %% auto #0
-__all__ = ['ENSEMBLES', 'OOF_COLUMNS', 'CONDITIONS', 'CONDITION_BINS', 'pooled_passes', 'ranked_epochs', 'fold_members',
-           'fold_ensemble', 'ensemble_cache', 'ensemble_oof', 'conditions_cache', 'survey_conditions',
-           'condition_table']
+__all__ = ['ENSEMBLES', 'OOF_COLUMNS', 'CONDITIONS', 'CONDITION_BINS', 'FAINT', 'PECULIAR', 'pooled_passes', 'ranked_epochs',
+           'fold_members', 'fold_ensemble', 'ensemble_cache', 'ensemble_oof', 'conditions_cache', 'survey_conditions',
+           'condition_table', 'faint_spectra', 'miss_causes', 'false_positive_templates']
 
 # %% ../nbs/08e_ensembles.ipynb #010be533
 def pooled_passes(passes: list) -> tuple[np.ndarray, np.ndarray]:
@@ -130,3 +130,42 @@ def condition_table(oof: pd.DataFrame, by, n_boot: int = 1000, seed: int = 0) ->
         row['auc'] = roc_auc_score(is_ia, g.score) if 0 < is_ia.sum() < len(g) else np.nan
         rows[part] = row
     return pd.DataFrame(rows).T
+
+# %% ../nbs/08e_ensembles.ipynb #36bd1a98
+FAINT = dict(snr=5.0, host_fraction=0.4)          # edges of CONDITION_BINS
+PECULIAR = ('Ia-91T', 'Ia-02cx', 'Ia-pec', 'Ia-csm')
+
+
+def faint_spectra(cond: pd.DataFrame, faint: dict = FAINT) -> pd.Series:
+    "True for the spectra of `cond` (with the `CONDITIONS` columns) whose S/N is at most `faint['snr']` or host fraction at least `faint['host_fraction']`."
+    return (cond.snr <= faint['snr']) | (cond.host_fraction >= faint['host_fraction'])
+
+# %% ../nbs/08e_ensembles.ipynb #07aeb69a
+def miss_causes(cond: pd.DataFrame, preset: str = 'strict', faint: dict = FAINT, peculiar=PECULIAR,
+                n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    "SNe Ia of `cond` missed at `preset`, each given to its first cause: faint, peculiar subtype, neither; per cause the misses, their share, and the TPR of the SNe Ia left once it and those above are set aside."
+    from sniascore.evidence import rate_evidence
+    ia = cond[cond.is_ia.to_numpy(bool)]
+    cause = np.where(faint_spectra(ia, faint), 'faint', np.where(ia.subtype.isin(peculiar), 'peculiar subtype', 'neither'))
+    passed, units = ia[f'pass_{preset}'].to_numpy(bool), ia.unit.to_numpy()
+    rows, left = {}, np.ones(len(ia), bool)
+    for name in ('faint', 'peculiar subtype', 'neither'):
+        part = cause == name
+        left &= ~part
+        row = {'n_ia': int(part.sum()), 'missed': int((part & ~passed).sum()), 'tpr left': np.nan, 'lo': np.nan, 'hi': np.nan}
+        row['share of misses'] = row['missed'] / max(int((~passed).sum()), 1)
+        if left.any():
+            e = rate_evidence(passed[left], np.ones(int(left.sum()), bool), units[left], n_boot=n_boot, seed=seed)
+            row.update({'tpr left': e['tpr'], 'lo': e['tpr_lo'], 'hi': e['tpr_hi']})
+        rows[name] = row
+    return pd.DataFrame(rows).T[['n_ia', 'missed', 'share of misses', 'tpr left', 'lo', 'hi']]
+
+
+def false_positive_templates(cond: pd.DataFrame, preset: str = 'strict') -> pd.DataFrame:
+    "Per template SN with a false positive at `preset`: its subtype, its non-Ia spectra in `cond`, the false positives and their phases."
+    other = cond[~cond.is_ia.to_numpy(bool)]
+    fp = other[other[f'pass_{preset}'].to_numpy(bool)]
+    table = fp.groupby('unit').agg(subtype=('subtype', 'first'), false_positives=('spectrum_id', 'size'),
+                                   phases=('phase', lambda p: ', '.join(f'{x:g}' for x in sorted(p.dropna().round(1).unique()))))
+    table.insert(1, 'spectra', other.groupby('unit').size().reindex(table.index))
+    return table.sort_values(['false_positives', 'spectra'], ascending=False)

@@ -140,6 +140,20 @@ def _rate(r: dict, what: str = "tpr", digits: int = 3) -> str:
     k, n = (r["tp"], r["n_ia"]) if what == "tpr" else (r["fp"], r["n_other"])
     return f"{r[what]:.{digits}f} [{r[what + '_lo']:.{digits}f}, {r[what + '_hi']:.{digits}f}] ({k}/{n})"
 
+# %% ../nbs/07d_modelcard.ipynb #05365f1d
+def _against_paper_lines(against: dict | None) -> list:
+    "The table of this recipe minus the paper's on the same out-of-fold spectra (`crossval['against_paper']`), if measured."
+    if not against: return []
+    names = {"strict tpr": "strict TPR", "strict fpr": "strict FPR", "balanced tpr": "balanced TPR",
+             "balanced fpr": "balanced FPR", "auc": "area under the ROC"}
+    lines = ["", "Against the paper's recipe (the survey's fixed spectra, one learning rate) on the same folds and the same "
+             "test spectra, each fold at its own presets; the difference's interval resamples template SNe for both "
+             "recipes at once:", "", "| measure | paper's recipe | this model's recipe | difference |", "|---|---|---|---|"]
+    for key, label in names.items():
+        r = against[key]
+        lines.append(f"| {label} | {r['a']:.4f} | {r['b']:.4f} | {r['diff']:+.4f} [{r['diff_lo']:+.4f}, {r['diff_hi']:+.4f}] |")
+    return lines
+
 # %% ../nbs/07d_modelcard.ipynb #6aec98b4
 def crossval_lines(cv: dict | None) -> list:
     "The section on the template-grouped cross-validation (`card['crossval']`, written by `sniascore.crossval`)."
@@ -163,7 +177,7 @@ def crossval_lines(cv: dict | None) -> list:
     for name, r in cv["presets"].items():
         lines.append(f"| {name} | {iv(r, 'tpr')} | {iv(r, 'fpr', 4)} | {r['fp']} of {r['n_other']} | {r['fpr_upper_cp_eff']:.3f} "
                      f"| {r['n_eff_other']:.1f} |")
-    return lines
+    return lines + _against_paper_lines(cv.get("against_paper"))
 
 
 def _crossval_limits(cv: dict | None) -> list:
