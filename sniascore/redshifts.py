@@ -214,20 +214,19 @@ OFFSET_GROUPS = {'template SN': lambda f: f.template_sn.astype(str), 'template s
 
 def offset_table(predictions: pd.DataFrame, cut: dict, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     "Per split and subset of SNe Ia: `residual_components`, and the fraction within 0.005 as is and `without_offsets` of each of `OFFSET_GROUPS` (same spectra), with template-bootstrap intervals."
-    from sniascore.evidence import evidence_units, spectrum_weights
+    from sniascore.evidence import evidence_units, redshift_evidence
     rows = []
     for split, subset, sample in redshift_samples(predictions, cut):
         row = dict(split=split, subset=subset, **residual_components(sample))
         versions = {'as is': sample.z_pred - sample.z, **{f'without {g} offsets': without_offsets(sample, key(sample))
                                                            for g, key in OFFSET_GROUPS.items()}}
         same = np.isfinite(versions['without template spectrum offsets'].to_numpy())   # rows with a partner spectrum
-        w = spectrum_weights(evidence_units(sample[same]), np.zeros(same.sum()), n_boot, seed)
+        z, units = sample.z.to_numpy(float)[same], evidence_units(sample[same])
         row['n compared'] = int(same.sum())
-        for name, dz in versions.items():
-            inside = (np.abs(dz.to_numpy()[same]) < 0.005).astype(float)
-            boot = w @ inside / w.sum(axis=1)
-            row[f'within 0.005, {name}'] = inside.mean()
-            row[f'within 0.005, {name}, lo'], row[f'within 0.005, {name}, hi'] = np.quantile(boot, [0.025, 0.975])
+        for name, dz in versions.items():   # the redshift table's own fraction and interval, of the residuals as taken
+            r = redshift_evidence(z + dz.to_numpy()[same], z, units, n_boot, seed)
+            row[f'within 0.005, {name}'], row[f'within 0.005, {name}, lo'], row[f'within 0.005, {name}, hi'] = \
+                r['frac_005'], r['frac_005_lo'], r['frac_005_hi']
         rows.append(row)
     return pd.DataFrame(rows).set_index(['split', 'subset'])
 
